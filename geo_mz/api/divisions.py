@@ -1,0 +1,145 @@
+"""/api/divisions/: GeoJSON in lon/lat (EPSG:4326), filter by level, parent code, bbox."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_gis.fields import GeometrySerializerMethodField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geo_mz.divisions import selectors, services
+from geo_mz.divisions.models import Division, Level
+
+
+class DivisionSerializer(GeoFeatureModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", allow_null=True, default=None, read_only=True)
+    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    area_km2 = serializers.SerializerMethodField()
+    geometry = GeometrySerializerMethodField()
+    label_point = serializers.SerializerMethodField()
+    children_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Division
+        geo_field = "geometry"
+        id_field = "code"
+        fields = [
+            "code",
+            "name",
+            "short_name",
+            "statistical_name",
+            "level",
+            "level_label",
+            "parent_code",
+            "status",
+            "status_label",
+            "area_km2",
+            "population",
+            "population_source",
+            "population_year",
+            "population_60_plus",
+            "population_60_plus_source",
+            "population_60_plus_year",
+            "households",
+            "households_source",
+            "households_year",
+            "synthetic",
+            "geometry_source",
+            "children_count",
+            "label_point",
+        ]
+
+    def get_geometry(self, obj):
+        return obj.geom_lonlat or obj.point_lonlat
+
+    def get_area_km2(self, obj) -> float | None:
+        area = getattr(obj, "area_m2", None)
+        return round(area.sq_m / 1e6, 4) if area is not None else None
+
+    def get_label_point(self, obj) -> list[float] | None:
+        point = obj.point_lonlat
+        return [round(point.x, 7), round(point.y, 7)] if point else None
+
+
+def _bbox_param(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    parts = value.split(",")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError as exc:
+        raise serializers.ValidationError(
+            {"bbox": [_("bbox 须为 minlon,minlat,maxlon,maxlat 四个数字 / bbox must be 4 numbers")]}
+        ) from exc
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise serializers.ValidationError(
+            {"bbox": [_("bbox 范围无效（经度在前，纬度在后）/ invalid bbox (lon first, then lat)")]}
+        )
+    return minx, miny, maxx, maxy
+
+
+class ImportSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["geometries", "codes", "figures"])
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(default=True)
+    code_field = serializers.CharField(default="code")
+    name_field = serializers.CharField(default="name")
+    srid = serializers.IntegerField(required=False)
+    encoding = serializers.CharField(required=False)
+    coordinate_system = serializers.ChoiceField(choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="wgs84")
+    source = serializers.CharField(required=False)
+    year = serializers.IntegerField(required=False, min_value=1950, max_value=2100)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("level", str, enum=[c for c, _ in Level.choices]),
+        OpenApiParameter("parent", str, description="parent division code"),
+        OpenApiParameter("within", str, description="a division code: that division and its descendants"),
+        OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+    ]
+)
+class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
+    """行政区划 GeoJSON (EPSG:4326). Geometry is the polygon when known, else the representative point."""
+
+    serializer_class = DivisionSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"\d{6}|\d{9}|\d{12}"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        level = params.get("level")
+        if level and level not in Level.values:
+            raise serializers.ValidationError(
+                {"level": [f"未知级别 {level}，可选 / valid: {', '.join(Level.values)}"]}
+            )
+        return selectors.division_list(
+            level=level,
+            parent_code=params.get("parent"),
+            within_code=params.get("within"),
+            bbox_lonlat=_bbox_param(params.get("bbox")),
+        )
+
+    @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: dict, 400: dict})
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+        permission_classes=[IsAuthenticated],
+    )
+    def import_file(self, request):
+        """Import geometries, codes or figures. Dry run by default; returns the per-row report.
+        A real run commits all rows or none (400 when any row fails)."""
+        serializer = ImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.divisions_import_upload(serializer.validated_data, request.user)
+        body = report.as_dict()
+        return Response(body, status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

@@ -1,0 +1,43 @@
+"""Errors as JSON with field-level messages, whatever raised them.
+
+Shape: {"detail": "<summary>", "errors": {"<field>": ["<message>", ...]}, "code": "<code>"}
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def json_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        first = next(iter(errors.items()))
+        body = {"detail": f"{first[0]}: {first[1][0]}", "errors": errors, "code": "invalid"}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=response.headers)
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = {"detail": str(detail), "errors": {}, "code": getattr(exc, "default_code", "error")}
+    return response

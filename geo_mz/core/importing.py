@@ -1,0 +1,95 @@
+"""Import reports shared by every importer (pure, no Django).
+
+Every import runs as a dry run first and reports per row; a real run commits all rows or none.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class FieldError:
+    """One problem: which field, what is wrong, and the offending value."""
+
+    field: str
+    message: str
+    value: str | None = None
+
+
+@dataclass
+class RowResult:
+    """Outcome for one input row. `row` is 1-based as a user counts: the CSV line number (the header
+    is line 1) or the feature number in a vector file."""
+
+    row: int
+    code: str = ""
+    name: str = ""
+    action: str = "unchanged"  # create | update | unchanged | error
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def error(self, field_name: str, message: str, value: Any = None) -> None:
+        self.errors.append(FieldError(field_name, message, None if value is None else str(value)))
+        self.action = "error"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    source: str
+    dry_run: bool
+    rows: list[RowResult] = field(default_factory=list)
+    file_errors: list[FieldError] = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and not any(r.errors for r in self.rows)
+
+    @property
+    def error_rows(self) -> list[RowResult]:
+        return [r for r in self.rows if r.errors]
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(r.action for r in self.rows)
+        return {k: counter.get(k, 0) for k in ("create", "update", "unchanged", "error")}
+
+    def file_error(self, field_name: str, message: str, value: Any = None) -> None:
+        self.file_errors.append(FieldError(field_name, message, None if value is None else str(value)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "committed": self.committed,
+            "counts": self.counts(),
+            "file_errors": [asdict(e) for e in self.file_errors],
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        state = "已提交 committed" if self.committed else ("试运行 dry run" if self.dry_run else "未提交 not committed")
+        return (
+            f"{self.kind} {self.source}: {len(self.rows)} 行/rows — 新增 create {c['create']}, "
+            f"更新 update {c['update']}, 不变 unchanged {c['unchanged']}, 错误 error {c['error']} — {state}"
+        )
+
+    def as_text(self, *, all_rows: bool = False) -> str:
+        lines = [self.summary()]
+        for e in self.file_errors:
+            lines.append(f"  文件 file: [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else ""))
+        for r in self.rows:
+            if r.errors or all_rows or r.warnings:
+                head = f"  第 {r.row} 行 row {r.row} {r.code} {r.name}: {r.action}"
+                lines.append(head)
+                for e in r.errors:
+                    lines.append(f"    ✗ [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else ""))
+                for w in r.warnings:
+                    lines.append(f"    ! {w}")
+        return "\n".join(lines)

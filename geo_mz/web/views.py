@@ -1,0 +1,93 @@
+"""Server-rendered pages; thin, over services and selectors."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from geo_mz.divisions import services as division_services
+from geo_mz.divisions.models import Division, Level
+
+
+def basemap_config() -> dict:
+    """What the map page needs to build its basemap; 'none' keeps the page fully offline."""
+    kind = settings.GEO_MZ_BASEMAP
+    config: dict = {"kind": kind}
+    if kind == "osm":
+        config.update(url=settings.GEO_MZ_OSM_TILE_URL, attribution="© OpenStreetMap contributors")
+    elif kind == "tianditu":
+        key = settings.GEO_MZ_TIANDITU_KEY
+        config.update(
+            url=f"https://t{{s}}.tianditu.gov.cn/DataServer?T=vec_w&x={{x}}&y={{y}}&l={{z}}&tk={key}",
+            labels_url=f"https://t{{s}}.tianditu.gov.cn/DataServer?T=cva_w&x={{x}}&y={{y}}&l={{z}}&tk={key}",
+            subdomains="01234567",
+            attribution="天地图",
+            missing_key=not key,
+        )
+    return config
+
+
+def map_page(request):
+    county = Division.objects.filter(code=settings.GEO_MZ_COUNTY_CODE).first()
+    counts = {
+        level: Division.objects.active().within_code(settings.GEO_MZ_COUNTY_CODE).filter(level=level).count()
+        for level in (Level.TOWNSHIP, Level.VILLAGE)
+    }
+    return render(
+        request,
+        "web/map.html",
+        {
+            "county": county,
+            "counts": counts,
+            "map_config": {
+                "basemap": basemap_config(),
+                "countyCode": settings.GEO_MZ_COUNTY_CODE,
+                "api": "/api/divisions/",
+            },
+        },
+    )
+
+
+class DivisionImportForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("导入内容"),
+        choices=[
+            ("geometries", _("区划边界面/代表点（GeoJSON、GeoPackage、Shapefile 压缩包）")),
+            ("codes", _("区划代码 CSV（code,name,level,parent_code）")),
+            ("figures", _("人口与户数 CSV")),
+        ],
+    )
+    file = forms.FileField(label=_("文件"))
+    coordinate_system = forms.ChoiceField(
+        label=_("坐标系"),
+        choices=[
+            ("wgs84", _("WGS84 / CGCS2000 经纬度或文件自带坐标系")),
+            ("gcj02", _("GCJ-02（高德、腾讯地图拾取）")),
+            ("bd09", _("BD-09（百度地图拾取）")),
+        ],
+        initial="wgs84",
+    )
+    srid = forms.IntegerField(label=_("源坐标系 EPSG（文件未声明时）"), required=False)
+    code_field = forms.CharField(label=_("代码字段"), initial="code")
+    name_field = forms.CharField(label=_("名称字段"), initial="name")
+    dry_run = forms.BooleanField(label=_("试运行（不写入）"), required=False, initial=True)
+
+
+@login_required
+def division_import(request):
+    report = None
+    error = None
+    if request.method == "POST":
+        form = DivisionImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                report = division_services.divisions_import_upload(form.cleaned_data, request.user)
+            except PermissionDenied as exc:
+                error = str(exc)
+    else:
+        form = DivisionImportForm()
+    return render(request, "web/division_import.html", {"form": form, "report": report, "error": error})
