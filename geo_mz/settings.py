@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_gis",
@@ -100,6 +101,8 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets (the admin map) render through TEMPLATES, so templates/gis/ can override them.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "geo_mz.wsgi.application"
 ASGI_APPLICATION = "geo_mz.asgi.application"
 

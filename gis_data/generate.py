@@ -17,7 +17,10 @@ Method (all geometry work in EPSG:4547, CGCS2000 / 3-degree Gauss-Kruger CM 114E
 1. one site per township at its approximate real position (moved to the nearest interior point
    if it falls outside the county);
 2. a power diagram (additively weighted Voronoi) of the sites clipped to the county, with weights
-   fitted by damped Newton iterations so that every cell gets its target area;
+   fitted by damped Newton iterations so that every cell gets its target area, and the sites
+   relaxed a few times halfway towards their cell centroids (anchored to the real positions) so
+   that cells stay compact; the five urban units are first fitted as one city cell around the
+   real city centre, which is then split among them the same way;
 3. detached fragments are given to the neighbour with the longest shared border, so that every
    township is one piece;
 4. the interior edges of that planar subdivision are wiggled (seeded, validated so that no edge
@@ -261,7 +264,8 @@ def _fit_power_diagram(sites: np.ndarray, targets: np.ndarray, region, tol: floa
         step_dir -= step_dir.mean()
         step = 1.0
         while step > 1e-3:
-            w_new = w + step * step_dir
+            # rounded so that last-bit differences between machines cannot propagate
+            w_new = np.round(w + step * step_dir, 3)
             new_cells = _power_cells(sites, w_new, region)
             new_areas = np.array([c.area for c in new_cells])
             if np.all(new_areas > 0) and badness(new_areas) < badness(areas):
@@ -294,7 +298,7 @@ def _relaxed_power_diagram(
             if not inner.contains(p):
                 p = nearest_points(inner, p)[0]
             moved.append((p.x, p.y))
-        sites = np.array(moved)
+        sites = np.round(np.array(moved), 2)
         cells = _fit_power_diagram(sites, targets, region)
     return cells, sites
 
@@ -360,7 +364,11 @@ def _wiggle(line: LineString, rng: np.random.Generator, spacing: float = 200.0) 
     pts = np.asarray(base.coords)
     t = np.clip(((pts - a) @ chord) / length**2, 0.0, 1.0)
     normal = np.array([-chord[1], chord[0]]) / length
-    harmonics = [(6000.0, min(0.06 * length, 600.0)), (2200.0, min(0.035 * length, 250.0)), (700.0, min(0.015 * length, 80.0))]
+    harmonics = [
+        (6000.0, min(0.06 * length, 600.0)),
+        (2200.0, min(0.035 * length, 250.0)),
+        (700.0, min(0.015 * length, 80.0)),
+    ]
     disp = np.zeros_like(t)
     for wavelength, amp in harmonics:
         amp *= rng.uniform(0.6, 1.0)
@@ -379,7 +387,9 @@ def _wiggled_network(lines: list[LineString], county_m, seed: int) -> list[LineS
     """Wiggle the interior edges; keep an edge straight if every wiggle would cross something."""
     outer = county_m.boundary.buffer(0.01)
     inside = county_m.buffer(0.01)
-    edges = sorted(lines, key=lambda ln: (np.round(ln.coords[0], 3).tolist(), np.round(ln.coords[-1], 3).tolist()))
+    edges = sorted(
+        lines, key=lambda ln: (np.round(ln.coords[0], 3).tolist(), np.round(ln.coords[-1], 3).tolist())
+    )
     for idx, edge in enumerate(edges):
         if outer.covers(edge):
             continue
@@ -586,6 +596,7 @@ class DemoData:
     townships: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     totals: dict[str, object] = field(default_factory=dict)
+    source_sha256: dict[str, str] = field(default_factory=dict)
 
 
 def is_community(name: str) -> bool:
@@ -649,11 +660,25 @@ def build(seed: int = SEED, source_dir: Path = SOURCE_DIR) -> DemoData:
         vill = members.loc[members["kind"] == "village", "code"].tolist()
         pts = _place_points(polygons[i], sites_m[i], len(comm), len(vill), classes[i], _rng(seed, 4, int(i)))
         coords.update(zip(comm + vill, pts, strict=True))
-    vdf = _populations(vdf, vdf["parent_code"].map(dict(zip(tdf["code"], classes, strict=True))), totals, seed)
+    vdf = _populations(
+        vdf, vdf["parent_code"].map(dict(zip(tdf["code"], classes, strict=True))), totals, seed
+    )
     vdf["level"] = "village"
     vdf["synthetic"] = True
     villages = gpd.GeoDataFrame(
-        vdf[["code", "name", "level", "parent_code", "kind", "synthetic", "population", "population_60_plus", "households"]],
+        vdf[
+            [
+                "code",
+                "name",
+                "level",
+                "parent_code",
+                "kind",
+                "synthetic",
+                "population",
+                "population_60_plus",
+                "households",
+            ]
+        ],
         geometry=[Point(coords[c]) for c in vdf["code"]],
         crs=GEO_CRS,
     )
@@ -687,7 +712,18 @@ def build(seed: int = SEED, source_dir: Path = SOURCE_DIR) -> DemoData:
         geometry=polygons,
         crs=GEO_CRS,
     )
-    return DemoData(seed=seed, county=county_geo, townships=townships, villages=villages, totals=totals)
+    sources = {
+        name: _sha256((source_dir / name).read_bytes())
+        for name in (COUNTIES_FILE, DIVISIONS_FILE, CENSUS_FILE)
+    }
+    return DemoData(
+        seed=seed,
+        county=county_geo,
+        townships=townships,
+        villages=villages,
+        totals=totals,
+        source_sha256=sources,
+    )
 
 
 def _coords(geom) -> object:
@@ -714,7 +750,9 @@ def _json_value(v):
 def feature_collection_text(name: str, gdf: gpd.GeoDataFrame) -> str:
     """GeoJSON text with one feature per line, sorted keys, 6-decimal coordinates."""
     crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}
-    head = json.dumps({"crs": crs, "name": name, "type": "FeatureCollection"}, ensure_ascii=False, sort_keys=True)
+    head = json.dumps(
+        {"crs": crs, "name": name, "type": "FeatureCollection"}, ensure_ascii=False, sort_keys=True
+    )
     lines = []
     props = [c for c in gdf.columns if c != gdf.geometry.name]
     for row in gdf.itertuples(index=False):
@@ -741,9 +779,6 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
         VILLAGES_FILE: feature_collection_text("chibi_villages", demo.villages).encode("utf-8"),
     }
     hashes = {name: _sha256(data) for name, data in blobs.items()}
-    sources = {
-        name: _sha256((SOURCE_DIR / name).read_bytes()) for name in (COUNTIES_FILE, DIVISIONS_FILE, CENSUS_FILE)
-    }
     v = demo.villages
     manifest = {
         "generator": "gis_data.generate",
@@ -766,9 +801,11 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
             "share_60_plus": demo.totals["share_60_plus"],
         },
         "files": hashes,
-        "source_files": sources,
+        "source_files": dict(sorted(demo.source_sha256.items())),
     }
-    blobs[MANIFEST_FILE] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+    blobs[MANIFEST_FILE] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode(
+        "utf-8"
+    )
     hashes[MANIFEST_FILE] = _sha256(blobs[MANIFEST_FILE])
     for name, data in blobs.items():
         (out_dir / name).write_bytes(data)
@@ -785,7 +822,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = demo.townships
     print(f"seed {args.seed}: {len(t)} townships, {len(demo.villages)} villages -> {args.out}")
     for row in t.itertuples(index=False):
-        print(f"  {row.code} {row.name:<10} {row.area_km2:9.3f} km²  {row.village_count:3d} units  pop {row.population:7d}")
+        print(
+            f"  {row.code} {row.name:<10} {row.area_km2:9.3f} km²  {row.village_count:3d} units  pop {row.population:7d}"
+        )
     v = demo.villages
     print(
         f"totals: population {v['population'].sum()}, 60+ {v['population_60_plus'].sum()}, "

@@ -15,6 +15,7 @@ class LocalMapWidget(OSMWidget):
     default_zoom = 10
 
     class Media:
+        extend = False  # drop the parent widget's CDN assets
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
 

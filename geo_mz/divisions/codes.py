@@ -191,7 +191,9 @@ def _structure_problem(code: str) -> tuple[Level | None, str | None]:
         hint_zh = hint_en = ""
         if code[9:] == "000":
             hint_zh = "（末 3 位为 000，可能是国家统计局 12 位补零格式，请先用 normalize_code 转换）"
-            hint_en = " (it ends in 000: probably an NBS zero-padded code, convert it with normalize_code first)"
+            hint_en = (
+                " (it ends in 000: probably an NBS zero-padded code, convert it with normalize_code first)"
+            )
         return None, (
             f"代码 {code} 无效：前 9 位 {code[:9]} 不是有效的乡级代码{hint_zh} / "
             f"code {code} is invalid: its first 9 digits {code[:9]} are not a valid township code{hint_en}"
@@ -406,17 +408,12 @@ _LEVEL_SUFFIXES: Final[dict[Level, tuple[str, ...]]] = {
 _AUTONOMY_SUFFIXES: Final[frozenset[str]] = frozenset({"自治区", "自治州", "自治县", "自治旗"})
 
 #: The 55 ethnic minorities (plus 汉 and 各), used to strip 自治州/自治县 names.
-_ETHNIC_GROUPS: Final[tuple[str, ...]] = tuple(
-    sorted(
-        (
-            "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 "
-            "东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
-            "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 汉 各"
-        ).split(),
-        key=len,
-        reverse=True,
-    )
+_ETHNIC_GROUPS_TEXT: Final[str] = (
+    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 "
+    "东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 "
+    "俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 汉 各"
 )
+_ETHNIC_GROUPS: Final[tuple[str, ...]] = tuple(sorted(_ETHNIC_GROUPS_TEXT.split(), key=len, reverse=True))
 
 
 def _strip_ethnic(stem: str, *, bare: bool) -> str:
@@ -489,6 +486,9 @@ def short_name(name: str, level: str) -> str:
 
 #: (NBS suffix, display suffix) rewrites applied by :func:`clean_village_name`, longest first.
 _VILLAGE_REWRITES: Final[tuple[tuple[str, str], ...]] = (
+    # "XX村村民委员会" is the committee of XX村: the 村 is not doubled.
+    ("村村民委员会", "村"),
+    ("村村委会", "村"),
     ("社区居民委员会", "社区"),
     ("嘎查村民委员会", "嘎查"),
     ("社区居委会", "社区"),

@@ -74,7 +74,9 @@ def _finish(report: ImportReport) -> None:
         transaction.set_rollback(True)
 
 
-def _save_row(row: RowResult, division: Division) -> bool:
+def _save_row(row: RowResult, division: Division, user=None) -> bool:
+    if user is not None:
+        division._history_user = user  # simple_history: who made the change, outside a request too
     try:
         with transaction.atomic():
             division.save()
@@ -105,7 +107,7 @@ def _to_storage(geom: BaseGeometry, src_srid: int) -> GEOSGeometry:
     dst = settings.GEO_MZ_SRID
     tr = crs.transformer(src_srid, dst)
     projected = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-    out = GEOSGeometry(shapely.to_wkb(projected), srid=dst)
+    out = GEOSGeometry(memoryview(shapely.to_wkb(projected)), srid=dst)
     if out.geom_type == "Polygon":
         out = MultiPolygon(out, srid=dst)
     return out
@@ -244,7 +246,7 @@ def divisions_import_geometries(
                 division.point = stored.point_on_surface
             division.geometry_source = geometry_source or report.source
             division.synthetic = division.synthetic or synthetic
-            if _save_row(row, division):
+            if _save_row(row, division, user):
                 existing[division.code] = division
                 _warn_outside_parent(row, division)
         _finish(report)
@@ -431,7 +433,7 @@ def divisions_import_codes(
                 for key, value in changed.items():
                     setattr(division, key, value)
                 row.action = "update"
-            if _save_row(row, division):
+            if _save_row(row, division, user):
                 known[row.code] = division
         _finish(report)
     return report
@@ -557,7 +559,7 @@ def divisions_import_figures(
                         changed = True
             if changed:
                 row.action = "update"
-                _save_row(row, division)
+                _save_row(row, division, user)
         _finish(report)
     return report
 

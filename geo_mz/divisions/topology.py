@@ -42,6 +42,7 @@ tiny differences are ignored:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -199,8 +200,11 @@ def _prepare_one(code: str | None, geom: BaseGeometry) -> tuple[BaseGeometry | N
         return flat, None
     reason = explain_validity(flat)
     usable = _polygonal(shapely.make_valid(flat))
+    location = _point_of(flat.envelope)
     match = _GEOS_LOCATION_RE.search(reason)
-    location = (float(match.group(1)), float(match.group(2))) if match else _point_of(flat.envelope)
+    if match:
+        with contextlib.suppress(ValueError):  # unparsable GEOS location: keep the fallback
+            location = (float(match.group(1)), float(match.group(2)))
     return (usable if not usable.is_empty else None), TopologyIssue(
         kind="invalid",
         codes=codes,
@@ -211,7 +215,9 @@ def _prepare_one(code: str | None, geom: BaseGeometry) -> tuple[BaseGeometry | N
     )
 
 
-def _prepare(polygons: Mapping[str, BaseGeometry]) -> tuple[list[str], list[BaseGeometry], list[TopologyIssue]]:
+def _prepare(
+    polygons: Mapping[str, BaseGeometry],
+) -> tuple[list[str], list[BaseGeometry], list[TopologyIssue]]:
     """Validate/repair all inputs; return codes and usable geometries (same order) and issues."""
     codes: list[str] = []
     geoms: list[BaseGeometry] = []
@@ -297,18 +303,14 @@ def _overlaps(
 def _gap_issue(piece: Polygon, near: tuple[str, ...]) -> TopologyIssue:
     area = float(piece.area)
     if len(near) >= 2:
-        message = (
-            f"{'、'.join(near)} 之间存在缝隙 {_fmt(area)} 平方米 / gap of {_fmt(area)} m² between {', '.join(near)}"
-        )
+        message = f"{'、'.join(near)} 之间存在缝隙 {_fmt(area)} 平方米 / gap of {_fmt(area)} m² between {', '.join(near)}"
     elif len(near) == 1:
         message = (
             f"{near[0]} 旁存在未被任何区划覆盖的缝隙 {_fmt(area)} 平方米 / "
             f"gap of {_fmt(area)} m² next to {near[0]} not covered by any division"
         )
     else:
-        message = (
-            f"存在未被任何区划覆盖的缝隙 {_fmt(area)} 平方米 / gap of {_fmt(area)} m² not covered by any division"
-        )
+        message = f"存在未被任何区划覆盖的缝隙 {_fmt(area)} 平方米 / gap of {_fmt(area)} m² not covered by any division"
     return TopologyIssue(
         kind="gap", codes=near, area_m2=area, location=_point_of(piece), geometry=piece, message=message
     )
@@ -348,22 +350,31 @@ def _interior_gaps(
     index = {code: i for i, code in enumerate(codes)}
     issues: list[TopologyIssue] = []
     for hole in _holes_of(union):
-        if not _significant(hole, tolerance_m, min_area_m2):
+        # Siblings lying inside the hole (enclaves) are separate parts of the
+        # union; what they leave uncovered is the candidate gap.
+        inside = tree.query(hole, predicate="contains")
+        region = (
+            hole.difference(shapely.union_all(np.asarray(geoms, dtype=object)[inside]))
+            if inside.size
+            else hole
+        )
+        pieces = [p for p in _polygon_parts(region) if _significant(p, tolerance_m, min_area_m2)]
+        if not pieces:
             continue
-        near = _near_codes(tree, codes, hole, tolerance_m)
+        near = _near_codes(tree, codes, region, tolerance_m)
         # A hole that (within tolerance) is also a hole of one sibling is an
         # intentional enclave of some other division, not a gap.
         intentional = False
         for code in near:
             for own_hole in _holes_of(geoms[index[code]]):
-                diff = hole.symmetric_difference(own_hole)
+                diff = region.symmetric_difference(own_hole)
                 if not any(_significant(p, tolerance_m, min_area_m2) for p in _polygon_parts(diff)):
                     intentional = True
                     break
             if intentional:
                 break
         if not intentional:
-            issues.append(_gap_issue(hole, near))
+            issues.extend(_gap_issue(piece, _near_codes(tree, codes, piece, tolerance_m)) for piece in pieces)
     return issues
 
 
