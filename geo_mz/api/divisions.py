@@ -17,7 +17,7 @@ from geo_mz.divisions.models import Division, Level
 
 
 class DivisionSerializer(GeoFeatureModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", allow_null=True, default=None, read_only=True)
+    parent_code = serializers.CharField(allow_null=True, read_only=True)
     level_label = serializers.CharField(source="get_level_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     area_km2 = serializers.SerializerMethodField()
@@ -92,7 +92,9 @@ class ImportSerializer(serializers.Serializer):
     name_field = serializers.CharField(default="name")
     srid = serializers.IntegerField(required=False)
     encoding = serializers.CharField(required=False)
-    coordinate_system = serializers.ChoiceField(choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="wgs84")
+    coordinate_system = serializers.ChoiceField(
+        choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="wgs84"
+    )
     source = serializers.CharField(required=False)
     year = serializers.IntegerField(required=False, min_value=1950, max_value=2100)
 
@@ -126,6 +128,30 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
             within_code=params.get("within"),
             bbox_lonlat=_bbox_param(params.get("bbox")),
         )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("tolerance", float, description="metres (default 1)"),
+            OpenApiParameter("min_area", float, description="m² (default 10 × tolerance²)"),
+        ],
+        responses={200: dict},
+    )
+    @action(detail=True, methods=["get"])
+    def topology(self, request, code=None):
+        """Gaps and overlaps between this division's children and children outside it (m², lon/lat)."""
+        try:
+            tolerance = float(request.query_params.get("tolerance", 1.0))
+            min_area = request.query_params.get("min_area")
+            min_area = float(min_area) if min_area else None
+        except ValueError as exc:
+            raise serializers.ValidationError(
+                {"tolerance": ["须为数字（米）/ must be a number of metres"]}
+            ) from exc
+        if tolerance < 0:
+            raise serializers.ValidationError({"tolerance": ["不能为负 / must not be negative"]})
+        division = self.get_object()
+        issues = selectors.division_topology_check(division.code, tolerance_m=tolerance, min_area_m2=min_area)
+        return Response({"code": division.code, "tolerance_m": tolerance, "issues": issues})
 
     @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: dict, 400: dict})
     @action(

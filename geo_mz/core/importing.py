@@ -74,7 +74,11 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts()
-        state = "已提交 committed" if self.committed else ("试运行 dry run" if self.dry_run else "未提交 not committed")
+        state = (
+            "已提交 committed"
+            if self.committed
+            else ("试运行 dry run" if self.dry_run else "未提交 not committed")
+        )
         return (
             f"{self.kind} {self.source}: {len(self.rows)} 行/rows — 新增 create {c['create']}, "
             f"更新 update {c['update']}, 不变 unchanged {c['unchanged']}, 错误 error {c['error']} — {state}"
@@ -83,13 +87,17 @@ class ImportReport:
     def as_text(self, *, all_rows: bool = False) -> str:
         lines = [self.summary()]
         for e in self.file_errors:
-            lines.append(f"  文件 file: [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else ""))
+            lines.append(
+                f"  文件 file: [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else "")
+            )
         for r in self.rows:
             if r.errors or all_rows or r.warnings:
                 head = f"  第 {r.row} 行 row {r.row} {r.code} {r.name}: {r.action}"
                 lines.append(head)
                 for e in r.errors:
-                    lines.append(f"    ✗ [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else ""))
+                    lines.append(
+                        f"    ✗ [{e.field}] {e.message}" + (f" (值 value: {e.value})" if e.value else "")
+                    )
                 for w in r.warnings:
                     lines.append(f"    ! {w}")
         return "\n".join(lines)

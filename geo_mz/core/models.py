@@ -42,7 +42,9 @@ class DecisionDocument(TimeStampedModel):
         verbose_name_plural = _("批准文件")
         ordering = ["-decided_on", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["number", "approving_body"], name="decision_document_unique_number")
+            models.UniqueConstraint(
+                fields=["number", "approving_body"], name="decision_document_unique_number"
+            )
         ]
 
     def __str__(self) -> str:

@@ -6,13 +6,36 @@ from geo_mz.divisions.models import Division
 
 @admin.register(Division)
 class DivisionAdmin(GeoHistoryAdmin):
-    list_display = ["code", "name", "level", "parent", "status", "population", "population_60_plus", "synthetic"]
+    list_display = [
+        "code",
+        "name",
+        "level",
+        "parent",
+        "status",
+        "population",
+        "population_60_plus",
+        "synthetic",
+    ]
     list_filter = ["level", "status", "synthetic"]
     search_fields = ["code", "name", "short_name", "statistical_name"]
     raw_id_fields = ["parent", "decision"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["code", "name", "short_name", "statistical_name", "level", "parent", "status", "decision"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "name",
+                    "short_name",
+                    "statistical_name",
+                    "level",
+                    "parent",
+                    "status",
+                    "decision",
+                ]
+            },
+        ),
         ("几何 geometry", {"fields": ["geom", "point", "geometry_source", "synthetic"]}),
         (
             "人口 population",

@@ -45,7 +45,12 @@ class Division(TimeStampedModel):
     )
     level = models.CharField(_("级别"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级区划"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     status = models.CharField(
         _("状态"), max_length=10, choices=LifecycleStatus.choices, default=LifecycleStatus.ACTIVE

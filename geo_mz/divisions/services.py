@@ -36,7 +36,14 @@ from geo_mz.divisions.models import Division, Level
 
 SOURCE_NBS_2023 = "国家统计局2023年统计用区划代码"
 SOURCE_CENSUS_2020 = "第七次全国人口普查（2020）"
-AGE_SHARE_COLUMNS = ("share_60_64", "share_65_69", "share_70_74", "share_75_79", "share_80_84", "share_85_plus")
+AGE_SHARE_COLUMNS = (
+    "share_60_64",
+    "share_65_69",
+    "share_70_74",
+    "share_75_79",
+    "share_80_84",
+    "share_85_plus",
+)
 
 # Constraint name → (field, message) so a database refusal reads like a validation error.
 CONSTRAINT_MESSAGES = {
@@ -160,7 +167,8 @@ def divisions_import_geometries(
     frame = data.frame
     if code_field not in frame.columns:
         report.file_error(
-            "code", f"缺少代码字段 {code_field} / missing code column; columns: {', '.join(map(str, frame.columns))}"
+            "code",
+            f"缺少代码字段 {code_field} / missing code column; columns: {', '.join(map(str, frame.columns))}",
         )
         return report
     geographic = bool(frame.crs.is_geographic)
@@ -202,7 +210,8 @@ def divisions_import_geometries(
             lonlat = geom
         else:
             lonlat = shapely.transform(
-                geom, lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))  # type: ignore[union-attr]
+                geom,
+                lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])),  # type: ignore[union-attr]
             )
         _lonlat_checked(row, geom, lonlat)
         if not shapely.is_valid(geom):
@@ -342,10 +351,7 @@ def _warn_outside_parent(row: RowResult, division: Division, share: float = 0.00
 
 def _read_csv(path_or_text: Path | str | bytes) -> tuple[list[dict[str, str]], str]:
     """Rows of a CSV file as dicts (UTF-8 with or without BOM, else GBK). Returns rows and encoding."""
-    if isinstance(path_or_text, bytes):
-        raw = path_or_text
-    else:
-        raw = Path(path_or_text).read_bytes()
+    raw = path_or_text if isinstance(path_or_text, bytes) else Path(path_or_text).read_bytes()
     for encoding in ("utf-8-sig", "gbk"):
         try:
             text = raw.decode(encoding)
@@ -510,10 +516,14 @@ def divisions_import_figures(
                 row.error("share_60_64", "年龄构成比例不是数字 / age shares must be numbers")
                 total_share = 0.0
             if not 0 <= total_share <= 1:
-                row.error("share_60_64", f"年龄构成比例之和 {total_share:.4f} 不在 0–1 / shares must sum to 0–1")
+                row.error(
+                    "share_60_64", f"年龄构成比例之和 {total_share:.4f} 不在 0–1 / shares must sum to 0–1"
+                )
             older = round(population * total_share)
         if population is not None and older is not None and older > population:
-            row.error("population_60_plus", f"60岁及以上人口 {older} 超过常住人口 {population} / exceeds population")
+            row.error(
+                "population_60_plus", f"60岁及以上人口 {older} 超过常住人口 {population} / exceeds population"
+            )
         row_source = _clean(record.get("source")) or source
         try:
             row_year = int(float(_clean(record.get("year")) or year))

@@ -31,6 +31,7 @@ def test_list_is_geojson_in_lonlat_filtered_by_level_and_parent(api):
     assert 113.4 < lon < 114.3 and 29.4 < lat < 30.1
     assert first["properties"]["synthetic"] is True
     assert first["properties"]["parent_code"] == "421281"
+    assert first["id"].startswith("421281") and len(first["id"]) == 9
 
 
 def test_county_area_reported_matches_source_within_half_a_percent(api):
@@ -60,7 +61,11 @@ def test_bbox_filter_selects_by_lonlat_extent(api):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"bbox": "29.7,113.9"}, "bbox"), ({"bbox": "29.68,113.85,29.76,113.95"}, "bbox"), ({"level": "town"}, "level")],
+    [
+        ({"bbox": "29.7,113.9"}, "bbox"),
+        ({"bbox": "29.68,113.85,29.76,113.95"}, "bbox"),
+        ({"level": "town"}, "level"),
+    ],
 )
 def test_bad_query_parameters_give_field_level_json_errors(api, params, field):
     response = api.get("/api/divisions/", params)

@@ -40,7 +40,11 @@ def test_townships_partition_the_county():
 
 def test_synthetic_layers_are_labelled():
     assert not Division.objects.get(code="421281").synthetic
-    assert all(Division.objects.filter(level__in=["township", "village"], parent__code__startswith="421281").values_list("synthetic", flat=True))
+    assert all(
+        Division.objects.filter(
+            level__in=["township", "village"], parent__code__startswith="421281"
+        ).values_list("synthetic", flat=True)
+    )
 
 
 def test_second_load_changes_nothing():

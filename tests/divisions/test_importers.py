@@ -77,7 +77,9 @@ def test_self_intersecting_polygon_names_row_and_field_and_writes_nothing(tmp_pa
 
 def test_swapped_lat_lon_is_reported(tmp_path: Path):
     swapped = box(29.72, 113.90, 29.74, 113.92)  # (lat, lon) written as (x, y)
-    path = geojson_file(tmp_path / "swapped.geojson", [feature(polygon_geojson(swapped), code=NEW_TOWNSHIP, name="测试镇")])
+    path = geojson_file(
+        tmp_path / "swapped.geojson", [feature(polygon_geojson(swapped), code=NEW_TOWNSHIP, name="测试镇")]
+    )
     before = division_snapshot()
     report = divisions_import_geometries(path, dry_run=False)
     [row] = report.error_rows
@@ -89,7 +91,9 @@ def test_swapped_lat_lon_is_reported(tmp_path: Path):
 def test_file_in_wrong_crs_is_refused(tmp_path: Path):
     # Given EPSG:4547 metres written into a GeoJSON (which means lon/lat by definition)
     projected = gpd.GeoSeries([SQUARE], crs=4490).to_crs(4547).iloc[0]
-    path = geojson_file(tmp_path / "metres.geojson", [feature(polygon_geojson(projected), code=NEW_TOWNSHIP, name="测试镇")])
+    path = geojson_file(
+        tmp_path / "metres.geojson", [feature(polygon_geojson(projected), code=NEW_TOWNSHIP, name="测试镇")]
+    )
     report = divisions_import_geometries(path, dry_run=False)
     [row] = report.error_rows
     assert "projected" in row.errors[0].message
@@ -97,7 +101,9 @@ def test_file_in_wrong_crs_is_refused(tmp_path: Path):
 
 
 def test_projected_file_with_declared_crs_is_transformed(tmp_path: Path):
-    frame = gpd.GeoDataFrame({"code": [NEW_TOWNSHIP], "name": ["测试镇"]}, geometry=[SQUARE], crs=4490).to_crs(4547)
+    frame = gpd.GeoDataFrame(
+        {"code": [NEW_TOWNSHIP], "name": ["测试镇"]}, geometry=[SQUARE], crs=4490
+    ).to_crs(4547)
     path = tmp_path / "projected.gpkg"
     frame.to_file(path, driver="GPKG")
     report = divisions_import_geometries(path, dry_run=False)
@@ -107,7 +113,13 @@ def test_projected_file_with_declared_crs_is_transformed(tmp_path: Path):
 
 
 def test_shapefile_without_prj_needs_a_declared_srid(tmp_path: Path):
-    path = shapefile(tmp_path / "noprj.shp", [{"code": NEW_TOWNSHIP, "name": "测试镇"}], [SQUARE], encoding="UTF-8", cpg=True)
+    path = shapefile(
+        tmp_path / "noprj.shp",
+        [{"code": NEW_TOWNSHIP, "name": "测试镇"}],
+        [SQUARE],
+        encoding="UTF-8",
+        cpg=True,
+    )
     path.with_suffix(".prj").unlink()
     report = divisions_import_geometries(path, dry_run=False)
     assert report.file_errors and report.file_errors[0].field == "crs"
@@ -141,7 +153,9 @@ def test_gcj02_option_moves_points_back_to_wgs84(tmp_path: Path):
         [feature({"type": "Point", "coordinates": [lon, lat]}, code="421281999001", name="测试村")],
     )
     divisions_import_geometries(
-        geojson_file(tmp_path / "t.geojson", [feature(polygon_geojson(SQUARE), code=NEW_TOWNSHIP, name="测试镇")]),
+        geojson_file(
+            tmp_path / "t.geojson", [feature(polygon_geojson(SQUARE), code=NEW_TOWNSHIP, name="测试镇")]
+        ),
         dry_run=False,
     )
     report = divisions_import_geometries(path, dry_run=False, coordinate_system="gcj02")
@@ -225,7 +239,9 @@ def test_figures_with_bad_numbers_name_the_field_and_write_nothing(tmp_path: Pat
 def test_edit_outside_jurisdiction_is_refused(tmp_path: Path, make_user):
     # A 咸安区 admin may not import a 赤壁市 township.
     user = make_user(roles.ADMIN, jurisdiction_code="421202")
-    path = geojson_file(tmp_path / "t.geojson", [feature(polygon_geojson(SQUARE), code=NEW_TOWNSHIP, name="测试镇")])
+    path = geojson_file(
+        tmp_path / "t.geojson", [feature(polygon_geojson(SQUARE), code=NEW_TOWNSHIP, name="测试镇")]
+    )
     with pytest.raises(PermissionDenied, match="421281999"):
         divisions_import_geometries(path, user=user, dry_run=False)
     assert not Division.objects.filter(code=NEW_TOWNSHIP).exists()

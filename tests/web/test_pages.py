@@ -38,10 +38,20 @@ def test_import_page_requires_login(client: Client):
 
 def test_import_page_dry_run_shows_row_report(client: Client, make_user):
     client.force_login(make_user(roles.ADMIN))
-    upload = SimpleUploadedFile("c.csv", "code,name,level,parent_code\n421281999,测试镇,township,421281\n42128199X,坏,township,421281\n".encode())
+    upload = SimpleUploadedFile(
+        "c.csv",
+        "code,name,level,parent_code\n421281999,测试镇,township,421281\n42128199X,坏,township,421281\n".encode(),
+    )
     response = client.post(
         "/divisions/import/",
-        {"kind": "codes", "file": upload, "coordinate_system": "wgs84", "code_field": "code", "name_field": "name", "dry_run": "on"},
+        {
+            "kind": "codes",
+            "file": upload,
+            "coordinate_system": "wgs84",
+            "code_field": "code",
+            "name_field": "name",
+            "dry_run": "on",
+        },
     )
     html = response.content.decode()
     assert response.status_code == 200

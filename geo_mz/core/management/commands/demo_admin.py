@@ -13,7 +13,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         password = demo_admin_ensure(options["username"], settings.GEO_MZ_COUNTY_CODE)
         if password is None:
-            self.stdout.write(f"demo admin '{options['username']}' already exists (password shown at first set-up)")
+            self.stdout.write(
+                f"demo admin '{options['username']}' already exists (password shown at first set-up)"
+            )
             return
         bar = "=" * 64
         self.stdout.write(

@@ -4,7 +4,9 @@ from geo_mz.demo.services import DemoLoadError, demo_load
 
 
 class Command(BaseCommand):
-    help = "Load the demo county 赤壁市 (real county polygons, codes and census; synthetic townships/villages)."
+    help = (
+        "Load the demo county 赤壁市 (real county polygons, codes and census; synthetic townships/villages)."
+    )
 
     def handle(self, *args, **options):
         try:

@@ -10,5 +10,7 @@ class Command(ImportCommand):
         parser.add_argument("--source", default=SOURCE_NBS_2023)
 
     def handle(self, *args, **options):
-        report = divisions_import_codes(options["path"], dry_run=not options["commit"], source=options["source"])
+        report = divisions_import_codes(
+            options["path"], dry_run=not options["commit"], source=options["source"]
+        )
         self.emit(report, options)

@@ -15,7 +15,9 @@ class Command(ImportCommand):
         parser.add_argument("--coordinate-system", default="wgs84", help="wgs84 | cgcs2000 | gcj02 | bd09")
         parser.add_argument("--create-parents", action="store_true")
         parser.add_argument("--geometry-source", default="")
-        parser.add_argument("--synthetic", action="store_true", help="mark the geometry as synthetic demo data")
+        parser.add_argument(
+            "--synthetic", action="store_true", help="mark the geometry as synthetic demo data"
+        )
 
     def handle(self, *args, **options):
         report = divisions_import_geometries(

@@ -49,6 +49,7 @@
           pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 4 }, style)),
           onEachFeature: (f, l) => {
             drawn += 1;
+            f.properties.code = f.id; // GeoJSON feature id is the division code
             l.feature = f;
             l.on("click", (e) => { L.DomEvent.stopPropagation(e); showDetails(f.properties); });
             if (opts.labels) {

@@ -1,0 +1,29 @@
+"""`python -m bench` (or `make bench`): run every benchmark and print one table."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from bench import bench_api, bench_foundation
+from bench.runner import run, table
+
+MODULES = [bench_foundation, bench_api]
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_mz.settings")
+    only = sys.argv[1:]
+    results = []
+    for module in MODULES:
+        for case in module.cases():
+            if only and not any(word in case.name for word in only):
+                continue
+            print(f"… {case.name}", file=sys.stderr, flush=True)
+            results.append(run(case))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

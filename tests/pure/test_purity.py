@@ -1,0 +1,41 @@
+"""The pure engines must not import Django (DESIGN §1): checked in a clean interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE_MODULES = [
+    "geo_mz.core.crs",
+    "geo_mz.core.jurisdiction",
+    "geo_mz.core.importing",
+    "geo_mz.core.geofile",
+    "geo_mz.divisions.codes",
+    "geo_mz.divisions.topology",
+    "gis_data.generate",
+]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_module_does_not_import_django(module: str) -> None:
+    code = f"import sys, {module}; bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; assert not bad, bad"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_jurisdiction_prefixes() -> None:
+    from geo_mz.core.jurisdiction import any_code_within, code_within, jurisdiction_prefix
+
+    assert jurisdiction_prefix("420000") == "42"
+    assert jurisdiction_prefix("421200") == "4212"
+    assert jurisdiction_prefix("421281") == "421281"
+    assert code_within("421281001001", "421281") and code_within("421281", "420000")
+    assert not code_within("421202", "421281")
+    assert not code_within("430682", "421200")
+    assert any_code_within(["421202", "421281"], "421281")
