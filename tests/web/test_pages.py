@@ -74,3 +74,18 @@ def test_admin_division_change_page_uses_local_openlayers(client: Client, make_u
     html = client.get(f"/admin/divisions/division/{division.pk}/change/").content.decode()
     assert "vendor/ol/ol.js" in html
     assert "cdn.jsdelivr" not in html
+
+
+def test_production_static_build_has_no_missing_references(tmp_path, settings):
+    # Given DEBUG off (whitenoise's manifest storage), when collecting static files, then every
+    # url()/sourceMappingURL reference in the vendored CSS/JS resolves.
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list(tmp_path.glob("vendor/leaflet/leaflet.*.js"))
