@@ -120,7 +120,7 @@ def _to_storage(geom: BaseGeometry, src_srid: int) -> GEOSGeometry:
     return out
 
 
-def _lonlat_checked(row: RowResult, geom: BaseGeometry, lonlat_geom: BaseGeometry) -> None:
+def _lonlat_checked(row: RowResult, lonlat_geom: BaseGeometry) -> None:
     """Range, swapped-axis and outside-China checks on the geometry's extent in lon/lat."""
     minx, miny, maxx, maxy = lonlat_geom.bounds
     for lon, lat in ((minx, miny), (maxx, maxy)):
@@ -213,7 +213,7 @@ def divisions_import_geometries(
                 geom,
                 lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])),  # type: ignore[union-attr]
             )
-        _lonlat_checked(row, geom, lonlat)
+        _lonlat_checked(row, lonlat)
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
             label = "自相交" if "Self-intersection" in reason else "无效"
