@@ -88,14 +88,16 @@ UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 log "syncing locked dependencies into .venv"
 "$UV" sync --frozen --quiet --python python3
 
-# --- 5. Django: migrations, translations, static files, roles, demo -----------------------------
+# --- 5. Django: translations, migrations, roles, demo (one Django start-up) ----------------------
 PY="$ROOT/.venv/bin/python"
-"$PY" manage.py compilemessages -v 0 --ignore=.venv
-"$PY" manage.py migrate --noinput -v 0
-"$PY" manage.py collectstatic --noinput -v 0
-"$PY" manage.py roles_sync
+po=locale/en/LC_MESSAGES/django.po; mo=${po%.po}.mo
+if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+  log "compiling translations"
+  "$PY" manage.py compilemessages -v 0 --ignore=.venv
+fi
 if [ "$LOAD_DEMO" = "1" ]; then
-  "$PY" manage.py demo_load
-  "$PY" manage.py demo_admin
+  "$PY" manage.py setup_app --demo
+else
+  "$PY" manage.py setup_app
 fi
 log "ready"

@@ -13,9 +13,10 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pyogrio
+if TYPE_CHECKING:  # geopandas/pandas take seconds to import: only when a file is actually read
+    import geopandas as gpd
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
 GBK_ALIASES = {"gbk", "936", "cp936", "gb2312", "gb18030", "ansi 936"}
@@ -115,6 +116,9 @@ def read_vector(
     path = Path(path)
     if not path.exists():
         raise GeoFileError("file", f"文件不存在 / file not found: {path}")
+    import geopandas as gpd
+    import pyogrio
+
     if path.suffix.lower() == ".shp" and encoding is None:
         encoding = shapefile_encoding(path)
     try:

@@ -7,6 +7,7 @@ built by `python -m gis_data.generate` with a fixed seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,16 @@ from django.conf import settings
 from django.db import transaction
 
 from geo_mz.core.importing import ImportReport
+from geo_mz.demo.models import LoadedDataset
 from geo_mz.divisions import services as division_services
+from geo_mz.divisions.models import Division
 
 GIS_DATA = Path(settings.BASE_DIR) / "gis_data"
 SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
+DATASET_NAME = "chibi"
+# Bump when the loading logic changes in a way that should reload unchanged files.
+LOADER_VERSION = "1"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -47,9 +53,30 @@ def _figures_from_geojson(path: Path) -> list[dict]:
     ]
 
 
+def demo_fingerprint() -> str:
+    """SHA-256 over the loader version and every input file, in a fixed order."""
+    digest = hashlib.sha256(LOADER_VERSION.encode())
+    for path in sorted([*SOURCE.glob("*.csv"), *SOURCE.glob("*.geojson"), *DEMO.glob("*.geojson")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def demo_is_loaded(fingerprint: str | None = None) -> bool:
+    fingerprint = fingerprint or demo_fingerprint()
+    return (
+        LoadedDataset.objects.filter(name=DATASET_NAME, fingerprint=fingerprint).exists()
+        and Division.objects.filter(code=settings.GEO_MZ_COUNTY_CODE).exists()
+    )
+
+
 @transaction.atomic
-def demo_load() -> list[DemoStep]:
-    """Idempotent: a second run finds every row unchanged and writes nothing."""
+def demo_load(*, force: bool = False) -> list[DemoStep]:
+    """Idempotent: a second run with unchanged files is skipped (returns []); with `force`, every row
+    is compared and found unchanged, and nothing is written."""
+    fingerprint = demo_fingerprint()
+    if not force and demo_is_loaded(fingerprint):
+        return []
     steps: list[DemoStep] = []
 
     def run(name: str, report: ImportReport) -> None:
@@ -104,4 +131,5 @@ def demo_load() -> list[DemoStep]:
                 label=layer,
             ),
         )
+    LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})
     return steps

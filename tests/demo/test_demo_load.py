@@ -48,7 +48,7 @@ def test_synthetic_layers_are_labelled():
 
 
 def test_second_load_changes_nothing():
-    steps = demo_load()
+    steps = demo_load(force=True)
     for step in steps:
         counts = step.report.counts()
         assert counts["create"] == counts["update"] == counts["error"] == 0, step.name

@@ -1,0 +1,23 @@
+"""One Django start-up for everything the set-up script needs after the database exists."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "migrate, collect static files (production only), create roles, and optionally load the demo."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo", action="store_true", help="load the demo county and create the demo admin"
+        )
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if not settings.DEBUG:  # with DEBUG on, runserver serves static files from the apps directly
+            call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("roles_sync")
+        if options["demo"]:
+            call_command("demo_load")
+            call_command("demo_admin")
