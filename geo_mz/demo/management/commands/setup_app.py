@@ -1,5 +1,7 @@
 """One Django start-up for everything the set-up script needs after the database exists."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -15,6 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        # whitenoise looks for STATIC_ROOT even when DEBUG serves static files from the apps.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         if not settings.DEBUG:  # with DEBUG on, runserver serves static files from the apps directly
             call_command("collectstatic", interactive=False, verbosity=0)
         call_command("roles_sync")
