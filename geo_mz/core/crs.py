@@ -33,8 +33,10 @@ from typing import Any, Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import Transformer
 from pyproj.exceptions import ProjError
+from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "CGCS2000",
@@ -673,3 +675,16 @@ def check_lonlat_array(
         if err is not None:  # always true; kept for type narrowing
             errors.append((int(idx), err))
     return errors
+
+
+def transform_geometry(geom: BaseGeometry, src_srid: int, dst_srid: int) -> BaseGeometry:
+    """Reproject a shapely geometry (all vertices at once, always_xy)."""
+    tr = transformer(src_srid, dst_srid)
+    return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def geometry_to_wgs84(geom: BaseGeometry, coordinate_system: str) -> BaseGeometry:
+    """Convert a lon/lat shapely geometry from `coordinate_system` (gcj02, bd09, ...) to WGS84."""
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], coordinate_system))
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import shapely
 import shapely.geometry
 from django.conf import settings
@@ -111,9 +110,7 @@ def division_topology_check(
     result = []
     for issue in issues:
         lon, lat = to_lonlat.transform(*issue.location)
-        area_lonlat = shapely.transform(
-            issue.geometry, lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
-        )
+        area_lonlat = crs.transform_geometry(issue.geometry, settings.GEO_MZ_SRID, crs.WGS84)
         result.append(
             {
                 "kind": issue.kind,

@@ -112,8 +112,7 @@ def _clean(value: Any) -> str:
 
 def _to_storage(geom: BaseGeometry, src_srid: int) -> GEOSGeometry:
     dst = settings.GEO_MZ_SRID
-    tr = crs.transformer(src_srid, dst)
-    projected = shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    projected = crs.transform_geometry(geom, src_srid, dst)
     out = GEOSGeometry(memoryview(shapely.to_wkb(projected)), srid=dst)
     if out.geom_type == "Polygon":
         out = MultiPolygon(out, srid=dst)
@@ -184,7 +183,6 @@ def divisions_import_geometries(
     if data.encoding and data.encoding.upper() == "GBK":
         report.source += "（GBK 编码 / GBK encoded）"
 
-    to_lonlat = None if geographic else crs.transformer(src_srid, crs.CGCS2000)
     prepared: list[tuple[RowResult, GEOSGeometry, dict[str, str]]] = []
     seen: dict[str, int] = {}
     columns = [c for c in frame.columns if c != frame.geometry.name]
@@ -206,13 +204,7 @@ def divisions_import_geometries(
         if geom.geom_type not in ("Polygon", "MultiPolygon", "Point"):
             row.error("geometry", f"几何类型 {geom.geom_type} 不支持，需要面或点 / need a polygon or a point")
             continue
-        if geographic:
-            lonlat = geom
-        else:
-            lonlat = shapely.transform(
-                geom,
-                lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])),  # type: ignore[union-attr]
-            )
+        lonlat = geom if geographic else crs.transform_geometry(geom, src_srid, crs.CGCS2000)
         _lonlat_checked(row, lonlat)
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
@@ -221,10 +213,7 @@ def divisions_import_geometries(
         if row.errors:
             continue
         if coordinate_system in ("gcj02", "bd09"):
-            geom = shapely.transform(
-                geom,
-                lambda xy: np.column_stack(crs.to_wgs84(xy[:, 0], xy[:, 1], coordinate_system)),  # noqa: B023
-            )
+            geom = crs.geometry_to_wgs84(geom, coordinate_system)
         stored = _to_storage(geom, crs.WGS84 if coordinate_system in ("gcj02", "bd09") else src_srid)
         if not stored.valid:
             row.error("geometry", f"投影后几何无效 / invalid after projection: {stored.valid_reason}")

@@ -599,3 +599,22 @@ def test_importing_crs_does_not_import_django() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_given_polygon_when_transform_geometry_roundtrips_then_vertices_return() -> None:
+    import shapely
+
+    poly = shapely.box(113.9, 29.72, 113.92, 29.74)
+    projected = crs.transform_geometry(poly, crs.CGCS2000, 4547)
+    assert 3.9e6 < projected.area < 4.5e6  # ~1.93 km × 2.22 km, in metres
+    back = crs.transform_geometry(projected, 4547, crs.CGCS2000)
+    assert back.equals_exact(poly, 1e-9)
+
+
+def test_given_gcj02_polygon_when_converted_then_it_matches_the_wgs84_original() -> None:
+    import shapely
+
+    lon, lat = crs.wgs84_to_gcj02(113.9, 29.72)
+    shifted = shapely.Point(lon, lat)
+    restored = crs.geometry_to_wgs84(shifted, "gcj02")
+    assert abs(restored.x - 113.9) < 1e-8 and abs(restored.y - 29.72) < 1e-8
