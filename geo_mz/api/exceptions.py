@@ -12,6 +12,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from geo_mz.core.errors import ConflictError
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflict"
+    default_code = "conflict"
+
 
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
@@ -27,6 +35,8 @@ def json_exception_handler(exc, context):
         exc = exceptions.ValidationError(errors)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, ConflictError):
+        exc = Conflict(exc.message, code=exc.code)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
 
@@ -39,5 +49,6 @@ def json_exception_handler(exc, context):
         body = {"detail": f"{first[0]}: {first[1][0]}", "errors": errors, "code": "invalid"}
         return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=response.headers)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = {"detail": str(detail), "errors": {}, "code": getattr(exc, "default_code", "error")}
+    code = detail.code if isinstance(detail, exceptions.ErrorDetail) else getattr(exc, "default_code", "error")
+    response.data = {"detail": str(detail), "errors": {}, "code": code}
     return response
