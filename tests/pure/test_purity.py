@@ -17,6 +17,7 @@ PURE_MODULES = [
     "geo_mz.divisions.codes",
     "geo_mz.divisions.topology",
     "gis_data.generate",
+    "geo_mz.placenames.documents",
 ]
 
 
