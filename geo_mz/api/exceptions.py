@@ -49,6 +49,8 @@ def json_exception_handler(exc, context):
         body = {"detail": f"{first[0]}: {first[1][0]}", "errors": errors, "code": "invalid"}
         return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=response.headers)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    code = detail.code if isinstance(detail, exceptions.ErrorDetail) else getattr(exc, "default_code", "error")
+    code = (
+        detail.code if isinstance(detail, exceptions.ErrorDetail) else getattr(exc, "default_code", "error")
+    )
     response.data = {"detail": str(detail), "errors": {}, "code": code}
     return response

@@ -554,3 +554,22 @@ def table_template_csv() -> bytes:
         ]
     )
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def placenames_import_upload(
+    upload, *, dry_run: bool, coordinate_system: str = "wgs84", user=None
+) -> ImportReport:
+    """Run `placenames_import_table` on an uploaded file (web form or API)."""
+    import tempfile
+
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        with path.open("wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        report = placenames_import_table(
+            path, dry_run=dry_run, coordinate_system=coordinate_system, user=user
+        )
+    report.source = upload.name
+    return report

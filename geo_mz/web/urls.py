@@ -1,13 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from geo_mz.web import views
+from geo_mz.web import placename_views, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.map_page, name="map"),
     path("divisions/import/", views.division_import, name="division-import"),
+    path("placenames/", placename_views.placename_home, name="placenames"),
+    path("placenames/cases/new/", placename_views.case_new, name="naming-case-new"),
+    path("placenames/cases/alley-batch/", placename_views.alley_batch_new, name="alley-batch"),
+    path("placenames/cases/<int:pk>/", placename_views.case_detail, name="naming-case"),
+    path("placenames/features/<str:code>/", placename_views.feature_detail, name="named-feature"),
+    path("placenames/signs/report/", placename_views.sign_report, name="sign-report"),
+    path("placenames/import/", placename_views.names_import, name="placename-import"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -65,13 +65,47 @@
       });
   }
 
+  // Place-name layers: roads by status, unnamed segments, signs.
+  const ROAD_COLORS = { active: "#344054", approved: "#1570ef", proposed: "#f79009", retired: "#98a2b3" };
+  function showRoad(p) {
+    const rows = [
+      [T.roadCode, `<a href="/placenames/features/${encodeURIComponent(p.code)}/">${esc(p.code)}</a>`],
+      [T.pinyin, esc(p.romanization)], [T.status, esc(p.status_label)],
+      [T.roadClass, esc(p.road_class)], [T.width, p.width_m == null ? "—" : esc(p.width_m)],
+      [T.length, p.length_m == null ? "—" : Math.round(p.length_m)], [T.division, esc(p.division_name)],
+    ];
+    document.getElementById("details").innerHTML = `<h2>${esc(p.name || T.unnamed)}</h2>` +
+      `<table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("")}</table>`;
+  }
+  function addPlacenameLayer(url, name, style, key, onClick) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then((r) => { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then((fc) => {
+        const layer = L.geoJSON(fc, {
+          style: (f) => (typeof style === "function" ? style(f) : style),
+          pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 3 }, typeof style === "function" ? style(f) : style)),
+          onEachFeature: (f, l) => l.on("click", (e) => { L.DomEvent.stopPropagation(e); onClick(f.properties); }),
+        }).addTo(map);
+        layersControl.addOverlay(layer, `${name} (${fc.features.length})`);
+        mapEl.dataset[key] = String(fc.features.length);
+        return layer;
+      });
+  }
+  const placenameLayers = Promise.all([
+    addPlacenameLayer("/api/placenames/features/?roads=1", T.roads, (f) => ({ color: ROAD_COLORS[f.properties.status] || "#344054", weight: f.properties.road_class === "巷道" ? 1.5 : 2.5 }), "roads", showRoad),
+    addPlacenameLayer(`/api/placenames/unnamed-segments/?within=${config.countyCode}`, T.unnamedSegments, { color: "#d92d20", weight: 3, dashArray: "4 3" }, "unnamed",
+      (p) => showRoad({ code: p.code, name: "", road_class: p.road_class, width_m: p.width_m, length_m: p.length_m, division_name: p.division_name, status_label: T.unnamed })),
+    addPlacenameLayer("/api/placenames/signs/", T.signs, (f) => ({ color: f.properties.matches_name ? "#039855" : "#d92d20", fillOpacity: 0.9 }), "signs",
+      (p) => { document.getElementById("details").innerHTML = `<h2>${esc(p.sign_type)} ${esc(p.code)}</h2><p>${esc(p.text)}${p.matches_name ? "" : ` ≠ ${esc(p.current_name)}`}</p><p class="muted">${esc(p.condition)} ${esc(p.installed_on || "")}</p>`; }),
+  ]).catch(() => []);
+
   const api = config.api;
   const county = config.countyCode;
   Promise.all([
     addLayer(`${api}?level=county`, T.counties, { color: "#475467", weight: 2, fillOpacity: 0.04, dashArray: "6 4" }, { labels: true, permanentLabels: false, key: "counties" }),
     addLayer(`${api}?level=township&parent=${county}`, T.townships, { color: "#17427a", weight: 1.2, fillColor: "#84adea", fillOpacity: 0.25 }, { labels: true, permanentLabels: true, key: "townships" }),
     addLayer(`${api}?level=village&within=${county}`, T.villages, { color: "#b54708", weight: 1, fillColor: "#fdb022", fillOpacity: 0.9 }, { labels: true, permanentLabels: false, key: "villages" }),
-  ]).then((layers) => {
+  ]).then((layers) => placenameLayers.then(() => layers)).then((layers) => {
     const townships = layers[1];
     if (townships.getLayers().length) map.fitBounds(townships.getBounds(), { padding: [10, 10] });
     mapEl.dataset.ready = "true";
