@@ -19,13 +19,15 @@ from geo_mz.core.importing import ImportReport
 from geo_mz.demo.models import LoadedDataset
 from geo_mz.divisions import services as division_services
 from geo_mz.divisions.models import Division
+from geo_mz.placenames import importers as placename_importers
+from geo_mz.placenames import services as placename_services
 
 GIS_DATA = Path(settings.BASE_DIR) / "gis_data"
 SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
 DATASET_NAME = "chibi"
 # Bump when the loading logic changes in a way that should reload unchanged files.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -129,6 +131,18 @@ def demo_load(*, force: bool = False) -> list[DemoStep]:
                 source=SYNTHETIC_POPULATION_SOURCE,
                 year=2020,
                 label=layer,
+            ),
+        )
+    placename_services.feature_kinds_ensure()
+    if (DEMO / "chibi_road_segments.geojson").exists():
+        run(
+            "道路网、地名与路牌 roads, names, signs (合成 synthetic)",
+            placename_importers.road_network_import(
+                DEMO / "chibi_road_segments.geojson",
+                DEMO / "chibi_roads.geojson",
+                DEMO / "chibi_road_signs.geojson",
+                dry_run=False,
+                synthetic=True,
             ),
         )
     LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})

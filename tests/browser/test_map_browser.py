@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("GEO_MZ_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARTIFACTS = Path(os.environ.get("GEO_MZ_ARTIFACTS", "artifacts"))
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls here are still sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"Debian chromium not found at {CHROMIUM} (scripts/setup.sh installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        context.close()
-        browser.close()
-
-
-def test_map_page_draws_divisions_and_stays_local(live_server, page):
+def test_map_page_draws_divisions_and_stays_local(live_server, demo_county, page):
     # Given the demo county is loaded (session fixture), when the map page opens in Chromium
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))

@@ -18,6 +18,11 @@ PURE_MODULES = [
     "geo_mz.divisions.topology",
     "gis_data.generate",
     "geo_mz.placenames.documents",
+    "geo_mz.placenames.workflow",
+    "geo_mz.placenames.search",
+    "geo_mz.placenames.rules",
+    "geo_mz.placenames.romanize",
+    "geo_mz.core.errors",
 ]
 
 

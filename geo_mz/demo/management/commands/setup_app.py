@@ -22,6 +22,9 @@ class Command(BaseCommand):
         if not settings.DEBUG:  # with DEBUG on, runserver serves static files from the apps directly
             call_command("collectstatic", interactive=False, verbosity=0)
         call_command("roles_sync")
+        from geo_mz.placenames.services import feature_kinds_ensure
+
+        feature_kinds_ensure()
         if options["demo"]:
             call_command("demo_load")
             call_command("demo_admin")

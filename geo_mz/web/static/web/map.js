@@ -91,7 +91,7 @@
         return layer;
       });
   }
-  const placenameLayers = Promise.all([
+  const loadPlacenameLayers = () => Promise.all([
     addPlacenameLayer("/api/placenames/features/?roads=1", T.roads, (f) => ({ color: ROAD_COLORS[f.properties.status] || "#344054", weight: f.properties.road_class === "巷道" ? 1.5 : 2.5 }), "roads", showRoad),
     addPlacenameLayer(`/api/placenames/unnamed-segments/?within=${config.countyCode}`, T.unnamedSegments, { color: "#d92d20", weight: 3, dashArray: "4 3" }, "unnamed",
       (p) => showRoad({ code: p.code, name: "", road_class: p.road_class, width_m: p.width_m, length_m: p.length_m, division_name: p.division_name, status_label: T.unnamed })),
@@ -105,7 +105,7 @@
     addLayer(`${api}?level=county`, T.counties, { color: "#475467", weight: 2, fillOpacity: 0.04, dashArray: "6 4" }, { labels: true, permanentLabels: false, key: "counties" }),
     addLayer(`${api}?level=township&parent=${county}`, T.townships, { color: "#17427a", weight: 1.2, fillColor: "#84adea", fillOpacity: 0.25 }, { labels: true, permanentLabels: true, key: "townships" }),
     addLayer(`${api}?level=village&within=${county}`, T.villages, { color: "#b54708", weight: 1, fillColor: "#fdb022", fillOpacity: 0.9 }, { labels: true, permanentLabels: false, key: "villages" }),
-  ]).then((layers) => placenameLayers.then(() => layers)).then((layers) => {
+  ]).then((layers) => loadPlacenameLayers().then(() => layers)).then((layers) => {
     const townships = layers[1];
     if (townships.getLayers().length) map.fitBounds(townships.getBounds(), { padding: [10, 10] });
     mapEl.dataset.ready = "true";

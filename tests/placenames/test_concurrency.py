@@ -1,0 +1,94 @@
+"""Two officers approving the same case at the same moment, on two real database connections.
+
+The test commits its own rows (it needs two connections to see them) and deletes them afterwards,
+instead of using a transactional test case, whose flush would drop the session's demo county.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from geo_mz.core.errors import ConflictError
+
+
+def test_two_simultaneous_approvals_one_wins_one_gets_a_clear_refusal(django_db_blocker):
+    from django.db import connection, connections
+
+    from geo_mz.core.models import DecisionDocument
+    from geo_mz.placenames import services
+    from geo_mz.placenames.models import NamedFeature, NamingCase, PlaceName
+    from tests.placenames.test_cases import DAY0, _line
+
+    with django_db_blocker.unblock():
+        services.feature_kinds_ensure()
+        case = services.naming_case_create(
+            kind="new",
+            division_code="421281002",
+            title="并发测试路命名",
+            applicant="测试",
+            items=[{"name": "并发测试路", "geom": _line([(113.95, 29.70), (113.955, 29.70)])}],
+            today=DAY0,
+        )
+        try:
+            services.naming_case_transition(case.pk, "accept", today=DAY0)
+            services.naming_case_transition(case.pk, "start_notice", today=DAY0)
+            case = services.naming_case_transition(case.pk, "submit", today=DAY0 + dt.timedelta(days=10))
+            barrier = threading.Barrier(2)
+            outcomes: list[object] = []
+
+            def approve(number: str) -> None:
+                try:
+                    barrier.wait()
+                    services.naming_case_transition(
+                        case.pk,
+                        "approve",
+                        expected_version=case.version,
+                        today=DAY0 + dt.timedelta(days=12),
+                        payload={
+                            "decision_number": number,
+                            "decided_on": DAY0 + dt.timedelta(days=12),
+                            "approving_body": "赤壁市人民政府",
+                        },
+                    )
+                    outcomes.append("ok")
+                except ConflictError as exc:
+                    outcomes.append(exc)
+                finally:
+                    connections.close_all()
+
+            threads = [threading.Thread(target=approve, args=(f"并发测试〔2026〕{i}号",)) for i in (1, 2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+
+            assert sorted(map(str, outcomes)).count("ok") == 1, outcomes
+            refusal = next(o for o in outcomes if isinstance(o, ConflictError))
+            assert refusal.code in ("stale", "invalid_transition") and "案件" in refusal.message
+            # exactly one approval was written: one name record, one decision
+            assert PlaceName.objects.filter(case_id=case.pk).count() == 1
+            assert DecisionDocument.objects.filter(number__startswith="并发测试").count() == 1
+        finally:
+            case = NamingCase.objects.get(pk=case.pk)
+            names = list(PlaceName.objects.filter(case=case))
+            features = [n.feature_id for n in names] + [
+                i.feature_id for i in case.items.all() if i.feature_id
+            ]
+            case.items.update(result_name=None, feature=None)
+            PlaceName.objects.filter(pk__in=[n.pk for n in names]).delete()
+            case.delete()
+            NamedFeature.objects.filter(pk__in=features).delete()
+            DecisionDocument.objects.filter(number__startswith="并发测试").delete()
+            connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(django_db_blocker):
+    yield
+    from geo_mz.placenames.models import NamingCase
+
+    with django_db_blocker.unblock():
+        assert not NamingCase.objects.filter(title="并发测试路命名").exists()
