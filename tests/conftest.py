@@ -3,6 +3,8 @@ loaded once per session with the demo county through the same importers users ru
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 
@@ -39,5 +41,44 @@ def make_user(db):
             jurisdiction_code=jurisdiction_code,
             **extra,
         )
+
+    return _make
+
+
+@pytest.fixture
+def make_road(db):
+    from django.conf import settings
+    from django.contrib.gis.geos import LineString
+
+    from geo_mz.core import crs
+    from geo_mz.placenames import services
+    from geo_mz.placenames.models import FeatureKind
+
+    services.feature_kinds_ensure()
+    counter = {"n": 0}
+
+    def _make(
+        name: str,
+        lonlats=((113.900, 29.720), (113.905, 29.721)),
+        *,
+        kind: str = "road",
+        decided_on: dt.date = dt.date(2010, 5, 1),
+        width_m: float | None = 20.0,
+    ):
+        counter["n"] += 1
+        coords = [crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID) for lon, lat in lonlats]
+        feature = services.feature_create(
+            kind=FeatureKind.objects.get(code=kind),
+            geom=LineString(coords, srid=settings.GEO_MZ_SRID),
+            code=f"T{counter['n']:05d}",
+            status="active",
+            width_m=width_m,
+            road_class="次干路",
+        )
+        decision = services.decision_get_or_create(
+            f"测试批文〔2010〕{counter['n']}号", decided_on, "赤壁市人民政府"
+        )
+        services.name_register(feature, name=name, decision=decision, valid_from=decided_on)
+        return feature
 
     return _make

@@ -241,7 +241,7 @@ def placename_check(request):
     data = s.validated_data
     geom = _geom_from_request(dict(request.data))
     point = services._representative_point(geom) if geom is not None else None
-    length_m = data.get("length_m") or (geom.length if geom is not None and geom.dimension == 1 else None)
+    length_m = data.get("length_m") or (geom.length if geom is not None and geom.dims == 1 else None)
     replaces = None
     if data.get("replaces"):
         feature = NamedFeature.objects.filter(code=data["replaces"]).first()
@@ -409,7 +409,7 @@ def sign_report(request):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("format", str, enum=["xlsx", "pdf", "csv", "csv-gbk"]),
+        OpenApiParameter("encoding", str, enum=["utf-8", "gbk"], description="CSV only"),
         OpenApiParameter("within", str),
         OpenApiParameter("kind", str),
     ],
@@ -417,9 +417,10 @@ def sign_report(request):
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
-def gazetteer(request):
+def gazetteer(request, fmt: str):
     """标准地名录 (Excel or PDF) or the national place-name database CSV (UTF-8 with BOM, or GBK)."""
-    fmt = request.query_params.get("format", "xlsx")
+    if fmt == "csv" and request.query_params.get("encoding", "").lower() == "gbk":
+        fmt = "csv-gbk"
     entries = selectors.gazetteer_entries(
         request.query_params.get("within") or None, request.query_params.get("kind") or None
     )
@@ -446,7 +447,7 @@ def gazetteer(request):
             f"placenames-national-{stamp}.csv",
         )
     else:
-        raise serializers.ValidationError({"format": ["可选 / valid: xlsx, pdf, csv, csv-gbk"]})
+        raise serializers.ValidationError({"format": ["可选 / valid: xlsx, pdf, csv"]})
     response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -18,7 +18,7 @@ urlpatterns = [
     path("placenames/unnamed-segments/", placenames.unnamed_segments, name="placename-unnamed"),
     path("placenames/signs/", placenames.signs, name="placename-signs"),
     path("placenames/signs/report/", placenames.sign_report, name="placename-sign-report"),
-    path("placenames/gazetteer/", placenames.gazetteer, name="placename-gazetteer"),
+    path("placenames/gazetteer.<str:fmt>", placenames.gazetteer, name="placename-gazetteer"),
     path("placenames/import/", placenames.names_import, name="placename-import"),
     path(
         "placenames/import/template.csv", placenames.names_import_template, name="placename-import-template"

@@ -372,9 +372,8 @@ def _as_storage_geometry(geom: GEOSGeometry, kind: FeatureKind) -> GEOSGeometry:
         "line": ("LineString", "MultiLineString"),
         "polygon": ("Polygon", "MultiPolygon"),
     }
-    if geom.geom_type not in expected[kind.geometry_type] and not (
-        kind.geometry_type == "polygon" and geom.geom_type == "Point"
-    ):
+    # A point is accepted for any kind: a location marker until the line or polygon is surveyed.
+    if geom.geom_type not in expected[kind.geometry_type] and geom.geom_type != "Point":
         raise ValidationError(
             {
                 "geometry": f"{kind.name}应为{kind.get_geometry_type_display()}要素，收到 {geom.geom_type} / wrong geometry type"
@@ -571,7 +570,7 @@ def _item_check(
         point=point,
         road_class=item.road_class,
         width_m=item.width_m,
-        length_m=geom.length if geom is not None and geom.dimension == 1 else None,
+        length_m=geom.length if geom is not None and geom.dims == 1 else None,
         reading=item.reading,
         replaces=replaces,
         exclude_ids=exclude,
@@ -635,9 +634,9 @@ def _build_item(case: NamingCase, position: int, data: ItemInput) -> CaseItem:
         item.feature = NamedFeature.objects.filter(code=data.feature_code).select_related("division").first()
         if item.feature is None:
             raise ValidationError({"feature_code": f"地名实体 {data.feature_code} 不存在 / unknown feature"})
-        if not item.feature.code or not item.feature.division.code.startswith(
-            jurisdiction_prefix(case.division.code)
-        ):
+        prefix = jurisdiction_prefix(case.division.code)
+        codes = [item.feature.division.code, *item.feature.divisions.values_list("code", flat=True)]
+        if not any(code.startswith(prefix) for code in codes):
             raise ValidationError(
                 {
                     "feature_code": f"{item.feature} 不在案件区划 {case.division} 内 / the feature is outside the case's division"

@@ -123,11 +123,11 @@ def test_search_features_signs_and_exports(client, make_road):
     assert any(f["id"] == road.code for f in fc["features"])
     assert client.get("/api/placenames/signs/").status_code == 200
     assert "counts" in client.get("/api/placenames/signs/report/").json()
-    xlsx = client.get("/api/placenames/gazetteer/", {"format": "xlsx"})
+    xlsx = client.get("/api/placenames/gazetteer.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
-    csv = client.get("/api/placenames/gazetteer/", {"format": "csv"})
+    csv = client.get("/api/placenames/gazetteer.csv")
     assert csv.content.startswith("\ufeff".encode()) and "中山路".encode() in csv.content
-    pdf = client.get("/api/placenames/gazetteer/", {"format": "pdf"})
+    pdf = client.get("/api/placenames/gazetteer.pdf")
     assert pdf.content.startswith(b"%PDF")
 
 

@@ -153,7 +153,9 @@ def test_rename_retires_the_old_name_and_links_the_new_one(make_user, make_road)
     old = road.current_name
 
     # When a rename case is approved and announced
-    case = _new_case(officer, kind="rename", items=[{"name": "金桂路", "feature_code": road.code}])
+    case = _new_case(
+        officer, kind="rename", items=[{"name": "金桂路", "feature_code": road.code}], division_code="421281"
+    )
     case = _run_to_approved(case, officer, decision="赤政函〔2026〕40号")
     assert road.current_name.pk == old.pk  # approved, not yet announced: the old name is still in force
     services.naming_case_transition(
@@ -188,7 +190,10 @@ def test_rename_retires_the_old_name_and_links_the_new_one(make_user, make_road)
 def test_cancellation_retires_the_name_and_the_feature(make_user, make_road):
     officer = _officer(make_user)
     road = make_road("废弃路")
-    case = _run_to_approved(_new_case(officer, kind="cancel", items=[{"feature_code": road.code}]), officer)
+    case = _run_to_approved(
+        _new_case(officer, kind="cancel", items=[{"feature_code": road.code}], division_code="421281"),
+        officer,
+    )
     services.naming_case_transition(
         case.pk,
         "file",
@@ -245,7 +250,7 @@ def test_homophone_is_flagged_with_the_other_roads_location(make_user, make_road
         ("路", ""),
         ("ＡＢ路", ""),
         ("Zhongshan路", ""),
-        ("中山路 ", ""),
+        ("中山 路", ""),
         ("中山坡", ""),
     ],
 )
