@@ -7,6 +7,8 @@ the SYNTHETIC demo layers to ``gis_data/demo/``:
   that partition the real 赤壁市 county polygon exactly, with the real NBS 2023 codes and names;
 * ``chibi_villages.geojson`` - 190 synthetic village/community points with the real codes and
   names and synthetic populations that add up to the real 2020 census totals;
+* the synthetic road network built from them by ``gis_data.roads`` (``chibi_road_segments``,
+  ``chibi_roads``, ``chibi_road_signs``);
 * ``manifest.json`` - seed, generator version, counts, totals and SHA-256 of every output file.
 
 Run ``python -m gis_data.generate [--seed N] [--out DIR]`` from the repository root. The output is
@@ -803,6 +805,16 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
         "files": hashes,
         "source_files": dict(sorted(demo.source_sha256.items())),
     }
+    # the road layers are built from the two files above (late import: gis_data.roads imports this module)
+    from gis_data import roads
+
+    network = roads.build_roads(
+        json.loads(blobs[TOWNSHIPS_FILE]), json.loads(blobs[VILLAGES_FILE]), demo.seed
+    )
+    road_blobs = roads.road_blobs(network)
+    manifest = roads.add_to_manifest(manifest, road_blobs, network.counts)
+    blobs.update(road_blobs)
+    hashes.update({name: _sha256(data) for name, data in road_blobs.items()})
     blobs[MANIFEST_FILE] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode(
         "utf-8"
     )

@@ -17,6 +17,7 @@ PURE_MODULES = [
     "geo_mz.divisions.codes",
     "geo_mz.divisions.topology",
     "gis_data.generate",
+    "gis_data.roads",
     "geo_mz.placenames.documents",
     "geo_mz.placenames.workflow",
     "geo_mz.placenames.search",
