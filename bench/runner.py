@@ -22,6 +22,7 @@ class Case:
     reference: Callable[[], object]
     reference_name: str
     repeat: int = 5
+    statistic: str = "median"  # or "p95": then each call should be one request of a mixed workload
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Result:
     reference_name: str
     reference_seconds: float
     peak_mib: float
+    statistic: str = "median"
 
     @property
     def ratio(self) -> float:
@@ -38,7 +40,7 @@ class Result:
         return self.reference_seconds / self.seconds if self.seconds else float("inf")
 
 
-def _time(fn: Callable[[], object], repeat: int) -> float:
+def _time(fn: Callable[[], object], repeat: int, statistic: str = "median") -> float:
     fn()  # warm-up (caches, imports, JIT of numpy paths)
     samples = []
     for _ in range(repeat):
@@ -46,6 +48,8 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
         start = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - start)
+    if statistic == "p95" and len(samples) >= 20:
+        return statistics.quantiles(samples, n=20)[18]
     return statistics.median(samples)
 
 
@@ -62,10 +66,11 @@ def _peak(fn: Callable[[], object]) -> float:
 def run(case: Case) -> Result:
     return Result(
         name=case.name,
-        seconds=_time(case.target, case.repeat),
+        seconds=_time(case.target, case.repeat, case.statistic),
         reference_name=case.reference_name,
-        reference_seconds=_time(case.reference, case.repeat),
+        reference_seconds=_time(case.reference, case.repeat, case.statistic),
         peak_mib=_peak(case.target),
+        statistic=case.statistic,
     )
 
 
@@ -78,10 +83,11 @@ def _fmt_time(seconds: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    headers = ("operation", "time", "reference", "ref time", "ratio (ref/ours)", "peak MiB")
+    headers = ("operation", "stat", "time", "reference", "ref time", "ratio (ref/ours)", "peak MiB")
     rows = [
         (
             r.name,
+            r.statistic,
             _fmt_time(r.seconds),
             r.reference_name,
             _fmt_time(r.reference_seconds),

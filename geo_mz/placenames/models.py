@@ -208,6 +208,9 @@ class PlaceName(TimeStampedModel):
             GinIndex(fields=["tokens"], name="placename_tokens_gin"),
             GinIndex(fields=["name"], name="placename_name_trgm", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["pinyin"], name="placename_pinyin_trgm", opclasses=["gin_trgm_ops"]),
+            models.Index(
+                fields=["pinyin"], name="placename_pinyin_prefix", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["status"], name="placename_status_idx"),
         ]
         constraints = [

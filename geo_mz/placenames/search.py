@@ -71,11 +71,13 @@ def plan(query: str) -> SearchPlan:
         else:
             tokens = tuple(sorted({q[i : i + 2] for i in range(len(q) - 1)}))
             substring = q
-        prefixes = tuple(sorted(rules.toneless_variants(q, limit=8)))
+        # One syllable sounds like hundreds of characters: homophones only from two characters on.
+        prefixes = tuple(sorted(rules.toneless_variants(q, limit=8))) if len(q) >= 2 else ()
         return SearchPlan(query=q, mode="han", tokens=tokens, substring=substring, pinyin_prefixes=prefixes)
     if _LATIN.match(q):
         q = q.replace("'", "")
-        tokens = ("i:" + q,) if len(q) <= MAX_INITIALS_TOKEN else ()
+        # A single letter means "names starting with it" (pinyin prefix), not any initial anywhere.
+        tokens = ("i:" + q,) if 2 <= len(q) <= MAX_INITIALS_TOKEN else ()
         return SearchPlan(
             query=q,
             mode="latin",

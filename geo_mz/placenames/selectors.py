@@ -14,6 +14,7 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Length
 
 from geo_mz.core import crs
+from geo_mz.core.db import prefer_indexes
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.placenames import documents, search, workflow
@@ -58,7 +59,11 @@ def placename_search(
         pinyin |= Q(pinyin__startswith=prefix)
     if plan.pinyin_contains:
         pinyin |= Q(pinyin__contains=plan.pinyin_contains)
-    condition = direct | pinyin if plan.tokens else pinyin
+    condition = (
+        (direct | pinyin if plan.pinyin_prefixes or plan.pinyin_contains else direct)
+        if plan.tokens
+        else pinyin
+    )
     qs = base.filter(condition)
     rank = Case(
         When(name=plan.query, then=Value(0)),
@@ -67,11 +72,12 @@ def placename_search(
         default=Value(3),
         output_field=IntegerField(),
     )
-    rows = list(
-        qs.annotate(rank=rank, name_length=Length("name"))
-        .select_related("feature__division", "feature__kind")
-        .order_by("rank", "name_length", "name", "id")[:limit]
-    )
+    with prefer_indexes():
+        rows = list(
+            qs.annotate(rank=rank, name_length=Length("name"))
+            .select_related("feature__division", "feature__kind")
+            .order_by("rank", "name_length", "name", "id")[:limit]
+        )
     if not rows and plan.fuzzy:
         rows = list(
             base.annotate(similarity=TrigramSimilarity("pinyin", plan.query))

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from geo_mz.core.db import prefer_indexes
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
@@ -302,13 +303,19 @@ def placename_candidates(proposal: rules.Proposal) -> list[rules.ExistingName]:
     SQL by county prefix, wider scopes by the engine)."""
     pack = rule_pack()
     keys = rules.candidate_keys(proposal, pack)
-    qs = PlaceName.objects.filter(keys__overlap=keys).select_related("feature__division", "feature__kind")
+    qs = (
+        PlaceName.objects.filter(keys__overlap=keys)
+        .order_by()
+        .select_related("feature__division", "feature__kind")
+    )
     qs = qs.prefetch_related("feature__heritage")
     if proposal.replaces is not None:
         qs = qs | PlaceName.objects.filter(pk=proposal.replaces).select_related(
             "feature__division", "feature__kind"
         ).prefetch_related("feature__heritage")
-    return _existing_from_rows(qs)
+    with prefer_indexes():
+        rows = list(qs)
+    return _existing_from_rows(rows)
 
 
 def placename_check(proposal: rules.Proposal) -> list[rules.Finding]:

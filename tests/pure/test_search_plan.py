@@ -17,6 +17,8 @@ def test_plans_for_one_two_and_three_characters():
     three = search.plan("中山路")
     assert set(three.tokens) == {"中山", "山路"} and three.substring == "中山路"
     assert "zhongshan" in search.plan("钟山").pinyin_prefixes
+    assert search.plan("钟").pinyin_prefixes == ()  # one syllable: too many homophones to be useful
+    assert search.plan("z").tokens == () and search.plan("z").pinyin_prefixes == ("z",)
 
 
 def test_latin_plans_use_initials_and_pinyin():
