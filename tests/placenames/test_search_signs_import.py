@@ -106,7 +106,7 @@ def test_name_import_is_all_or_nothing_with_a_row_report(tmp_path, make_road):
     path = tmp_path / "names.csv"
     path.write_text(
         "标准名称,类别,所属行政区划代码,经度,纬度,批准文号,批准日期,批准机关\n"
-        "青山路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n"
+        "鹭栖路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n"
         "温泉路,道路,421281002,113.92,29.73,,,\n"  # duplicate of an existing road
         "ＡＢ路,道路,421281002,113.92,29.73,,,\n"  # full-width Latin
         "绿水路,道路,421281002,29.73,113.92,,,\n"  # swapped lat/lon
@@ -126,16 +126,16 @@ def test_name_import_is_all_or_nothing_with_a_row_report(tmp_path, make_road):
     # a clean file commits every row
     path.write_text(
         "标准名称,类别,所属行政区划代码,经度,纬度,批准文号,批准日期,批准机关\n"
-        "青山路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n",
+        "鹭栖路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n",
         encoding="utf-8",
     )
     report = importers.placenames_import_table(path, dry_run=False)
     assert report.ok and report.committed, report.as_text()
-    record = PlaceName.objects.get(name="青山路")
+    record = PlaceName.objects.get(name="鹭栖路")
     assert (
         record.status == "active"
         and record.decision.number == "赤政函〔2001〕3号"
-        and record.romanization == "Qingshan Lu"
+        and record.romanization == "Luqi Lu"
     )
 
 
