@@ -31,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- 1. system packages ------------------------------------------------------------------------
 PACKAGES=(postgresql "postgresql-${PG_VERSION}-postgis-3" "postgresql-${PG_VERSION}-pgrouting" gdal-bin
-          gettext chromium fonts-wqy-microhei python3 python3-venv python3-pip ca-certificates)
+          gettext poppler-utils chromium fonts-wqy-microhei python3 python3-venv python3-pip ca-certificates)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

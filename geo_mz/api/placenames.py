@@ -9,7 +9,7 @@ import json
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from geo_mz.core import crs
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.placenames import documents, importers, romanize, selectors, services, workflow
-from geo_mz.placenames.models import CaseKind, NamedFeature, NamingCase, RoadSegment, RoadSign
+from geo_mz.placenames.models import CaseKind, NamedFeature, NamingCase, PlaceName, RoadSegment, RoadSign
 
 GEOJSON_PRECISION = 7
 
@@ -363,9 +363,7 @@ def signs(request):
     )
     current = {
         n.feature_id: n.name
-        for n in services.PlaceName.objects.filter(
-            status=LifecycleStatus.ACTIVE, feature__signs__isnull=False
-        )
+        for n in PlaceName.objects.filter(status=LifecycleStatus.ACTIVE, feature__signs__isnull=False)
     }
     return Response(
         _feature_collection(
@@ -765,8 +763,3 @@ class NamingCaseViewSet(viewsets.ViewSet):
         s.is_valid(raise_exception=True)
         case = services.alley_batch_case_open(user=request.user, **s.validated_data)
         return Response(case_payload(case), status=status.HTTP_201_CREATED)
-
-
-def point_from_lonlat(lon: float, lat: float) -> Point:
-    x, y = crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID)
-    return Point(x, y, srid=settings.GEO_MZ_SRID)

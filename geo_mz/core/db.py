@@ -20,3 +20,11 @@ def prefer_indexes() -> Iterator[None]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         yield
+
+
+def import_finish(report) -> None:
+    """Inside an importer's atomic block: commit only a clean, real run (see core.importing)."""
+    if report.ok and not report.dry_run:
+        report.committed = True
+    else:
+        transaction.set_rollback(True)

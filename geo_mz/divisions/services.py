@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from shapely.geometry.base import BaseGeometry
 
 from geo_mz.core import crs
+from geo_mz.core.db import import_finish
 from geo_mz.core.geofile import GeoFileError, read_vector, unpack
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.permissions import require_edit
@@ -71,14 +72,6 @@ def _guard(user, codes: Iterable[str]) -> None:
     """`user=None` means a trusted operator on the server (management commands)."""
     if user is not None:
         require_edit(user, "divisions", codes)
-
-
-def _finish(report: ImportReport) -> None:
-    """Inside the import's atomic block: commit only a clean, real run."""
-    if report.ok and not report.dry_run:
-        report.committed = True
-    else:
-        transaction.set_rollback(True)
 
 
 def _save_row(row: RowResult, division: Division, user=None) -> bool:
@@ -247,7 +240,7 @@ def divisions_import_geometries(
             if _save_row(row, division, user):
                 existing[division.code] = division
                 _warn_outside_parent(row, division)
-        _finish(report)
+        import_finish(report)
     return report
 
 
@@ -430,7 +423,7 @@ def divisions_import_codes(
                 row.action = "update"
             if _save_row(row, division, user):
                 known[row.code] = division
-        _finish(report)
+        import_finish(report)
     return report
 
 
@@ -559,7 +552,7 @@ def divisions_import_figures(
             if changed:
                 row.action = "update"
                 _save_row(row, division, user)
-        _finish(report)
+        import_finish(report)
     return report
 
 

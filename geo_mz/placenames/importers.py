@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from geo_mz.core import crs
+from geo_mz.core.db import import_finish
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.divisions.models import Division
@@ -82,13 +83,6 @@ TEMPLATE_HEADER = [
     "批准机关",
     "读音校正",
 ]
-
-
-def _finish(report: ImportReport) -> None:
-    if report.ok and not report.dry_run:
-        report.committed = True
-    else:
-        transaction.set_rollback(True)
 
 
 def _text(value: Any) -> str:
@@ -318,7 +312,7 @@ def road_network_import(
 
                 if _savepoint(row, create_sign) is not None:
                     row.action = "create"
-        _finish(report)
+        import_finish(report)
     return report
 
 
@@ -524,7 +518,7 @@ def placenames_import_table(
                 return True
 
             _savepoint(row, create)
-        _finish(report)
+        import_finish(report)
     return report
 
 

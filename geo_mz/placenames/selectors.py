@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Transform
-from django.contrib.gis.measure import D
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Length
@@ -195,20 +195,20 @@ def sign_report(within_code: str | None = None, *, end_radius_m: float = 30.0) -
         kind__is_road=True, status=LifecycleStatus.ACTIVE, geom__isnull=False
     ).prefetch_related("names")
     roads = _within(roads, within_code, "division__code")
+    # One query for the sign positions, then a vectorised distance test per road end (no query per end).
+    sign_xy = np.array(
+        [(p.x, p.y) for p in RoadSign.objects.values_list("point", flat=True)], dtype=float
+    ).reshape(-1, 2)
     for road in roads:
         name = next((n for n in road.names.all() if n.status == LifecycleStatus.ACTIVE), None)
         if name is None:
             continue
         merged = road.geom.merged if road.geom.geom_type == "MultiLineString" else road.geom
         lines = [merged] if merged.geom_type == "LineString" else list(merged)
-        ends = []
-        for line in lines:
-            ends.extend([line[0], line[-1]])
-        from django.contrib.gis.geos import Point
-
-        for x, y in ends[:2] if len(lines) == 1 else ends:
-            point = Point(x, y, srid=srid)
-            if not RoadSign.objects.filter(point__dwithin=(point, D(m=end_radius_m))).exists():
+        ends = [end for line in lines for end in (line[0], line[-1])]
+        for x, y in ends:
+            near = sign_xy.size and np.hypot(sign_xy[:, 0] - x, sign_xy[:, 1] - y).min() <= end_radius_m
+            if not near:
                 lon, lat = crs.projected_to_lonlat(x, y, srid)
                 issues.append(
                     SignIssue(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date, datetime
@@ -224,7 +223,6 @@ def test_given_long_cell_text_when_announcement_pdf_then_cell_wraps_within_page(
     assert "".join(location_lines) == long_location
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
 def test_given_compressed_announcement_when_pdftotext_then_chinese_text_extracted() -> None:
     text = _pdftotext(announcement_pdf(_announcement(30)))
 
