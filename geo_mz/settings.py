@@ -13,6 +13,10 @@ GEO_MZ_OSM_TILE_URL     tile URL template for GEO_MZ_BASEMAP=osm (default: tile.
 GEO_MZ_BUREAU_NAME      the bureau that issues announcements (default 赤壁市民政局)
 GEO_MZ_PLACENAME_RULEPACK  place-name rule pack: a name in geo_mz/placenames/rulepacks/ or a JSON path
 GEO_MZ_NAMING_WORKFLOW  naming-case periods in days as JSON, e.g. {"notice_days": 9}
+GEO_MZ_NUMBERING        house-numbering rules as JSON, e.g. {"convention": "beijing", "spacing_m": 20,
+                        "suffix_scheme": "zhiyi", "skip_numbers": [4, 13, 14]} (per road: NumberingProfile)
+GEO_MZ_ADDRESS_WORKFLOW house-number case deadline as JSON, e.g. {"working_days": 10, "holidays": ["2026-10-01"]}
+GEO_MZ_PUBLIC_URL       absolute base URL printed in certificate QR codes (default http://127.0.0.1:8000)
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ INSTALLED_APPS = [
     "geo_mz.core",
     "geo_mz.divisions",
     "geo_mz.placenames",
+    "geo_mz.addresses",
     "geo_mz.demo",
     "geo_mz.api",
     "geo_mz.web",
@@ -184,6 +189,9 @@ GEO_MZ_TIANDITU_KEY = os.environ.get("GEO_MZ_TIANDITU_KEY", "")
 GEO_MZ_BUREAU_NAME = os.environ.get("GEO_MZ_BUREAU_NAME", "赤壁市民政局")
 GEO_MZ_PLACENAME_RULEPACK = os.environ.get("GEO_MZ_PLACENAME_RULEPACK", "default")
 GEO_MZ_NAMING_WORKFLOW = json.loads(os.environ.get("GEO_MZ_NAMING_WORKFLOW", "{}") or "{}")
+GEO_MZ_NUMBERING = json.loads(os.environ.get("GEO_MZ_NUMBERING", "{}") or "{}")
+GEO_MZ_ADDRESS_WORKFLOW = json.loads(os.environ.get("GEO_MZ_ADDRESS_WORKFLOW", "{}") or "{}")
+GEO_MZ_PUBLIC_URL = os.environ.get("GEO_MZ_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 GEO_MZ_OSM_TILE_URL = os.environ.get("GEO_MZ_OSM_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 LOGGING = {

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from geo_mz.core.statemachine import StateMachine, WorkflowError
+
 APPLICATION = "application"
 REVIEW = "review"
 NOTICE = "notice"
@@ -58,15 +60,6 @@ ACTION_LABELS = {
 }
 
 
-class WorkflowError(Exception):
-    """A transition that the state machine does not allow, with a message for the officer."""
-
-    def __init__(self, message: str, code: str = "invalid_transition") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
 @dataclass(frozen=True, slots=True)
 class WorkflowConfig:
     """Local periods in calendar days. `review_days` and `submit_days` are internal targets."""
@@ -89,22 +82,9 @@ class WorkflowConfig:
         return cls(**data)
 
 
-def allowed_actions(state: str) -> list[str]:
-    return [action for action, (sources, _) in TRANSITIONS.items() if state in sources]
-
-
-def next_state(state: str, action: str) -> str:
-    """The state after `action`, or WorkflowError naming what is allowed instead."""
-    if action not in TRANSITIONS:
-        raise WorkflowError(f"未知操作 {action} / unknown action", code="unknown_action")
-    sources, target = TRANSITIONS[action]
-    if state not in sources:
-        allowed = "、".join(ACTION_LABELS[a] for a in allowed_actions(state)) or "无"
-        raise WorkflowError(
-            f"案件处于“{STATE_LABELS.get(state, state)}”状态，不能执行“{ACTION_LABELS[action]}”；"
-            f"可执行：{allowed} / action '{action}' is not allowed in state '{state}'"
-        )
-    return target
+MACHINE = StateMachine(TRANSITIONS, ACTION_LABELS, STATE_LABELS)
+allowed_actions = MACHINE.allowed_actions
+next_state = MACHINE.next_state
 
 
 def due_date(
