@@ -59,9 +59,7 @@ class NumberingProfile(TimeStampedModel):
         blank=True,
         help_text=_('如 {"direction": "reverse", "spacing_m": 15, "suffix_scheme": "dash"}'),
     )
-    origin = models.PointField(
-        _("起编点（死胡同入口）"), srid=settings.GEO_MZ_SRID, null=True, blank=True
-    )
+    origin = models.PointField(_("起编点（死胡同入口）"), srid=settings.GEO_MZ_SRID, null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
     history = HistoricalRecords()
 

@@ -22,12 +22,16 @@ import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiLineString, Point
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import LifecycleStatus
+from geo_mz.core.tables import RowRejected as _RowRejected
+from geo_mz.core.tables import cell_date as _date
+from geo_mz.core.tables import cell_text as _text
+from geo_mz.core.tables import column_map, read_table, row_savepoint
 from geo_mz.divisions.models import Division
 from geo_mz.placenames import services
 from geo_mz.placenames.models import FeatureKind, NamedFeature, RoadSegment, RoadSign
@@ -85,53 +89,8 @@ TEMPLATE_HEADER = [
 ]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _date(row: RowResult, field_name: str, value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(_text(value).replace("/", "-").replace(".", "-"))
-    except ValueError:
-        row.error(field_name, "日期格式应为 YYYY-MM-DD / expected a date like 2023-06-30", value)
-        return None
-
-
-def _validation_to_row(row: RowResult, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field_name, messages in exc.message_dict.items():
-            for message in messages:
-                row.error(field_name, message)
-    else:
-        for message in exc.messages:
-            row.error("row", message)
-
-
-class _RowRejected(Exception):
-    """The row's errors are already recorded; roll back its savepoint."""
-
-
 def _savepoint(row: RowResult, fn) -> Any:
-    try:
-        with transaction.atomic():
-            return fn()
-    except _RowRejected:
-        pass
-    except ValidationError as exc:
-        _validation_to_row(row, exc)
-    except IntegrityError as exc:
-        row.error("row", services.integrity_message(exc))
-    return None
+    return row_savepoint(row, fn, services.integrity_message)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,44 +280,6 @@ def road_network_import(
 # ---------------------------------------------------------------------------------------------------
 
 
-def _read_table(path: Path) -> tuple[list[str], list[list[Any]]]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        workbook.close()
-    elif suffix in (".csv", ".txt"):
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        rows = [list(r) for r in csv.reader(io.StringIO(text))]
-    else:
-        raise ValidationError(
-            {"file": f"不支持的文件类型 {suffix}，请使用 .xlsx 或 .csv / use .xlsx or .csv"}
-        )
-    rows = [r for r in rows if any(_text(v) for v in r)]
-    if not rows:
-        raise ValidationError({"file": "文件为空 / the file is empty"})
-    return [_text(h) for h in rows[0]], rows[1:]
-
-
-def _column_map(header: list[str]) -> dict[str, int]:
-    mapping = {}
-    for field_name, aliases in TABLE_COLUMNS.items():
-        for alias in aliases:
-            if alias in header:
-                mapping[field_name] = header.index(alias)
-                break
-    return mapping
-
-
 def placenames_import_table(
     path: Path | str,
     *,
@@ -372,14 +293,14 @@ def placenames_import_table(
     path = Path(path)
     report = ImportReport(kind="placenames_table", source=path.name, dry_run=dry_run)
     try:
-        header, rows = _read_table(path)
+        header, rows = read_table(path)
     except ValidationError as exc:
         report.file_error("file", exc.messages[0])
         return report
     if coordinate_system not in crs.COORDINATE_SYSTEMS:
         report.file_error("coordinate_system", f"未知坐标系 {coordinate_system}")
         return report
-    columns = _column_map(header)
+    columns = column_map(header, TABLE_COLUMNS)
     missing = [TABLE_COLUMNS[f][0] for f in ("name", "division_code") if f not in columns]
     if missing:
         report.file_error(
