@@ -1054,3 +1054,93 @@ def _storage_to_lonlat(point: GEOSGeometry) -> tuple[float, float]:
 
     lon, lat = crs.projected_to_lonlat(point.x, point.y, settings.GEO_MZ_SRID)
     return float(lon), float(lat)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Printed documents
+# ---------------------------------------------------------------------------------------------------
+
+
+def _address_parts(address: Address) -> dict[str, str]:
+    rural = address.kind == AddressKind.RURAL
+    township = address.division.parent if rural else address.division
+    county = township.parent if township else None
+    parts = {
+        "county": county.name if county else "",
+        "township": township.name if township else "",
+        "road": "",
+        "number_label": "",
+        "compound": "",
+        "building": "",
+        "unit": "",
+        "room": "",
+        "village": address.division.name if rural else "",
+        "group": address.group,
+    }
+    if address.kind == AddressKind.ROAD:
+        parts["road"] = _feature_name(address.feature)
+        parts["number_label"] = number_text(address.number, address.suffix)
+    elif address.kind == AddressKind.COMPOUND:
+        parts["compound"] = _feature_name(address.feature)
+        parts["building"] = f"{address.building_no}幢" if address.building_no else ""
+        parts["unit"] = f"{address.unit_no}单元" if address.unit_no else ""
+        parts["room"] = f"{address.room}室" if address.room else ""
+    else:
+        parts["number_label"] = number_text(address.number, address.suffix)
+    return parts
+
+
+def certificate_document(cert: Certificate, *, invariant: bool = False) -> bytes:
+    """The 门牌证 PDF with a QR code to the public verification page."""
+    from geo_mz.addresses import documents
+
+    address = cert.address
+    lon, lat = _storage_to_lonlat(address.point)
+    return documents.certificate_pdf(
+        documents.Certificate(
+            serial=cert.serial,
+            owner=cert.owner,
+            address=address.full_text,
+            issued_on=cert.issued_on,
+            issuing_office=cert.issuing_office,
+            verify_url=verify_url(cert),
+            previous_address=cert.previous_address,
+            previous_source=cert.previous_source,
+            status_note="" if cert.issue_kind == "初发" else cert.issue_kind,
+            lon=lon,
+            lat=lat,
+            **_address_parts(address),
+        ),
+        invariant=invariant,
+    )
+
+
+def address_proof_document(
+    address: Address, *, holder: str, purpose: str, today: dt.date | None = None, invariant: bool = False
+) -> bytes:
+    """地址证明: the standard address, since when, and its former addresses (the lineage)."""
+    from geo_mz.addresses import documents
+    from geo_mz.addresses.selectors import address_history
+
+    if address.status != LifecycleStatus.ACTIVE:
+        raise ValidationError({"address": f"{address} 不是现行门牌，不能出具地址证明 / not active"})
+    if not holder.strip():
+        raise ValidationError({"holder": "请填写证明对象 / the holder is required"})
+    history = [a for a in address_history(address) if a.pk != address.pk]
+    cert = address.certificates.filter(status=CertificateStatus.VALID).first()
+    return documents.address_proof_pdf(
+        documents.AddressProof(
+            serial=f"ZM-{address.code}-{_today(today):%Y%m%d}",
+            holder=holder.strip(),
+            address=address.full_text,
+            standard_since=address.valid_from,
+            previous_addresses=tuple((a.full_text, a.valid_from, a.valid_to) for a in history),
+            purpose=purpose.strip() or "办理相关业务",
+            issued_on=_today(today),
+            issuing_office=settings.GEO_MZ_BUREAU_NAME,
+            verify_url=verify_url(cert)
+            if cert
+            else f"{settings.GEO_MZ_PUBLIC_URL}/addresses/{address.code}/",
+        ),
+        invariant=invariant,
+    )

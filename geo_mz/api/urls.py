@@ -3,13 +3,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import placenames
+from geo_mz.api import addresses, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
 router.register("divisions", DivisionViewSet, basename="division")
 router.register("placenames/features", placenames.NamedFeatureViewSet, basename="named-feature")
 router.register("naming-cases", placenames.NamingCaseViewSet, basename="naming-case")
+router.register("addresses", addresses.AddressViewSet, basename="address")
+router.register("address-cases", addresses.AddressCaseViewSet, basename="address-case")
+router.register("certificates", addresses.CertificateViewSet, basename="certificate")
 
 urlpatterns = [
     path("placenames/search/", placenames.placename_search, name="placename-search"),
@@ -23,6 +26,19 @@ urlpatterns = [
     path(
         "placenames/import/template.csv", placenames.names_import_template, name="placename-import-template"
     ),
+    path("addresses/entrances/", addresses.entrance_create, name="address-entrance"),
+    path("addresses/roads/<str:code>/numbering/", addresses.road_numbering, name="address-road-numbering"),
+    path("addresses/roads/<str:code>/impact/", addresses.road_impact, name="address-road-impact"),
+    path("addresses/roads/<str:code>/commit/", addresses.road_commit, name="address-road-commit"),
+    path("addresses/compounds/<str:code>/number/", addresses.compound_number, name="address-compound-number"),
+    path("addresses/villages/", addresses.villages, name="address-villages"),
+    path("addresses/villages/<str:code>/number/", addresses.village_number, name="address-village-number"),
+    path("addresses/import/", addresses.addresses_import, name="address-import"),
+    path(
+        "addresses/import/template.csv", addresses.addresses_import_template, name="address-import-template"
+    ),
+    path("addresses/export.<str:fmt>", addresses.addresses_export, name="address-export"),
+    path("certificates/verify/<str:token>/", addresses.certificate_verify, name="certificate-verify-api"),
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,426 @@
+"""House-number import and export.
+
+`addresses_import` reads existing house numbers (numbered before the system, or by another agency)
+from Excel, CSV (UTF-8 or GBK) or a GeoPackage of points. It is all-or-nothing with a per-row report:
+every row is checked (road known, number readable, no duplicate in the file, not already active,
+entrance near its road) and written in a savepoint; a dry run or any error rolls everything back.
+
+`addresses_export_xlsx` / `addresses_export_gpkg` write the active addresses (no owner data).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from geo_mz.addresses import documents, services
+from geo_mz.addresses.models import Address, AddressKind
+from geo_mz.addresses.parse import normalize
+from geo_mz.core import crs
+from geo_mz.core.db import import_finish
+from geo_mz.core.geofile import GeoFileError, read_vector
+from geo_mz.core.importing import ImportReport, RowResult
+from geo_mz.core.models import DecisionDocument, LifecycleStatus
+from geo_mz.core.tables import RowRejected, cell_date, cell_text, column_map, read_table, row_savepoint
+from geo_mz.divisions.models import Division, Level
+from geo_mz.placenames.models import PlaceName
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "kind": ("类型", "门牌类型", "kind"),
+    "place": ("道路/小区", "道路", "街路巷", "小区", "road"),
+    "number": ("门牌号", "号", "number"),
+    "building": ("幢", "楼栋", "building"),
+    "unit": ("单元", "unit"),
+    "room": ("室", "room"),
+    "village": ("村", "村（社区）", "village"),
+    "group": ("组/自然村", "组", "自然村", "group"),
+    "lon": ("经度", "lon"),
+    "lat": ("纬度", "lat"),
+    "valid_from": ("启用日期", "valid_from"),
+    "decision_number": ("批准文号", "decision_number"),
+    "use": ("用途", "use"),
+}
+KIND_ALIASES = {
+    "": AddressKind.ROAD,
+    "道路": AddressKind.ROAD,
+    "道路门牌": AddressKind.ROAD,
+    "road": AddressKind.ROAD,
+    "小区": AddressKind.COMPOUND,
+    "小区楼栋门牌": AddressKind.COMPOUND,
+    "compound": AddressKind.COMPOUND,
+    "农村": AddressKind.RURAL,
+    "农村门牌": AddressKind.RURAL,
+    "rural": AddressKind.RURAL,
+}
+TEMPLATE_HEADER = [
+    "类型",
+    "道路/小区",
+    "门牌号",
+    "幢",
+    "单元",
+    "室",
+    "村",
+    "组/自然村",
+    "经度",
+    "纬度",
+    "启用日期",
+    "批准文号",
+    "用途",
+]
+
+
+def _rows_from_file(path: Path, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]] | None:
+    """(row number, field → value) for a table or a GeoPackage (whose points become lon/lat)."""
+    if path.suffix.lower() == ".gpkg":
+        try:
+            data = read_vector(path)
+        except GeoFileError as exc:
+            report.file_error(exc.field, exc.message)
+            return None
+        frame = data.frame.to_crs(epsg=crs.CGCS2000)
+        header = [str(c) for c in frame.columns if c != frame.geometry.name]
+        columns = column_map(header, COLUMNS)
+
+        def gpkg_rows():
+            for i, (_, rec) in enumerate(frame.iterrows(), start=1):
+                values = {f: rec[header[c]] for f, c in columns.items()}
+                geom = rec[frame.geometry.name]
+                if geom is not None and geom.geom_type == "Point":
+                    values["lon"], values["lat"] = geom.x, geom.y
+                yield i, values
+
+        return gpkg_rows()
+    try:
+        header, rows = read_table(path)
+    except ValidationError as exc:
+        report.file_error("file", exc.messages[0])
+        return None
+    columns = column_map(header, COLUMNS)
+    missing = [COLUMNS[f][0] for f in ("number",) if f not in columns]
+    if missing:
+        report.file_error(
+            "header", f"缺少列 / missing columns: {', '.join(missing)}；表头 / header: {', '.join(header)}"
+        )
+        return None
+    return (
+        (offset, {f: (values[i] if i < len(values) else None) for f, i in columns.items()})
+        for offset, values in enumerate(rows, start=2)
+    )
+
+
+def _number(row: RowResult, value: Any) -> tuple[int | None, str]:
+    text = cell_text(value)
+    if not text:
+        row.error("门牌号", "不能为空 / required")
+        return None, ""
+    norm = normalize(text if "号" in text else f"{text}号")
+    try:
+        return services.parse_number(norm)
+    except ValueError as exc:
+        row.error("门牌号", str(exc), text)
+        return None, ""
+
+
+def _int(row: RowResult, field_name: str, value: Any) -> int | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    try:
+        number = int(normalize(text).rstrip("幢栋号楼单元"))
+        if number < 1:
+            raise ValueError
+        return number
+    except ValueError:
+        row.error(field_name, "应为正整数 / must be a positive whole number", text)
+        return None
+
+
+def _point(row: RowResult, values: dict, coordinate_system: str) -> Point | None:
+    lon_text, lat_text = cell_text(values.get("lon")), cell_text(values.get("lat"))
+    if not lon_text and not lat_text:
+        row.error("经度/纬度", "须填写门口位置 / the entrance location is required")
+        return None
+    try:
+        lon, lat = crs.to_wgs84(float(lon_text), float(lat_text), coordinate_system)
+        crs.check_lonlat(lon, lat)
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, crs.CoordinateError) else "须为数字 / lon/lat must be numbers"
+        row.error("经度/纬度", message, f"{lon_text},{lat_text}")
+        return None
+    x, y = crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID)
+    return Point(float(x), float(y), srid=settings.GEO_MZ_SRID)
+
+
+def _features_by_name(compound: bool) -> dict[str, list[int]]:
+    names = PlaceName.objects.filter(
+        status=LifecycleStatus.ACTIVE, feature__division__code__startswith=settings.GEO_MZ_COUNTY_CODE
+    )
+    names = (
+        names.filter(feature__kind__code="compound")
+        if compound
+        else names.filter(feature__kind__is_road=True)
+    )
+    found: dict[str, list[int]] = {}
+    for name, fid in names.values_list("name", "feature_id"):
+        found.setdefault(name, []).append(fid)
+    return found
+
+
+def addresses_import(
+    path: Path | str, *, dry_run: bool = True, coordinate_system: str = "wgs84", user=None
+) -> ImportReport:
+    path = Path(path)
+    report = ImportReport(kind="addresses", source=path.name, dry_run=dry_run)
+    if coordinate_system not in crs.COORDINATE_SYSTEMS:
+        report.file_error("coordinate_system", f"未知坐标系 {coordinate_system}")
+        return report
+    rows = _rows_from_file(path, report)
+    if rows is None:
+        return report
+    roads, compounds = _features_by_name(False), _features_by_name(True)
+    villages = {
+        v.name: v
+        for v in Division.objects.filter(level=Level.VILLAGE, code__startswith=settings.GEO_MZ_COUNTY_CODE)
+    }
+    max_offset = services.numbering_rules().max_offset_m
+    seen: dict[tuple, int] = {}
+    with transaction.atomic():
+        for offset, values in rows:
+            row = RowResult(row=offset)
+            report.rows.append(row)
+            kind = KIND_ALIASES.get(cell_text(values.get("kind")))
+            if kind is None:
+                row.error(
+                    "类型",
+                    "应为 道路、小区 或 农村 / kind must be road, compound or rural",
+                    values.get("kind"),
+                )
+                continue
+            place = cell_text(values.get("place"))
+            row.name = place
+            feature_id = village = None
+            building = unit = None
+            room = group = ""
+            if kind == AddressKind.RURAL:
+                village = villages.get(cell_text(values.get("village")))
+                group = normalize(cell_text(values.get("group")))
+                if village is None:
+                    row.error("村", "本县没有这个村（社区）/ unknown village", values.get("village"))
+                if not group:
+                    row.error("组/自然村", "不能为空 / required")
+            else:
+                ids = (compounds if kind == AddressKind.COMPOUND else roads).get(place, [])
+                if not ids:
+                    row.error(
+                        "道路/小区",
+                        f"“{place}”不是本县现行的{'小区' if kind == AddressKind.COMPOUND else '道路街巷'}名称 / unknown",
+                        place,
+                    )
+                elif len(ids) > 1:
+                    row.error(
+                        "道路/小区",
+                        f"“{place}”有 {len(ids)} 条同名道路，请先在地名中消除重名 / ambiguous",
+                        place,
+                    )
+                else:
+                    feature_id = ids[0]
+            if kind == AddressKind.COMPOUND:
+                building = _int(row, "幢", values.get("building"))
+                unit = _int(row, "单元", values.get("unit"))
+                room = normalize(cell_text(values.get("room"))).rstrip("室")
+                number, suffix = (building, "") if building else (None, "")
+                if building is None and not row.errors:
+                    row.error("幢", "小区门牌须填写楼栋号 / the building number is required")
+            else:
+                number, suffix = _number(row, values.get("number"))
+            point = _point(row, values, coordinate_system)
+            valid_from = cell_date(row, "启用日期", values.get("valid_from"))
+            key = (kind, feature_id, village.pk if village else None, group, number, suffix, unit, room)
+            label = services.number_text(number, suffix) if kind != AddressKind.COMPOUND else f"{building}幢"
+            row.code = label
+            if number is not None and key in seen:
+                row.error(
+                    "门牌号",
+                    f"{place or group}{label} 与第 {seen[key]} 行重复 / duplicate of row {seen[key]}",
+                )
+            seen.setdefault(key, offset)
+            if row.errors:
+                continue
+
+            def create(
+                row=row,
+                kind=kind,
+                feature_id=feature_id,
+                village=village,
+                group=group,
+                number=number,
+                suffix=suffix,
+                building=building,
+                unit=unit,
+                room=room,
+                point=point,
+                valid_from=valid_from,
+                values=values,
+                place=place,
+                label=label,
+            ):
+                address = Address(
+                    kind=kind,
+                    status=LifecycleStatus.ACTIVE,
+                    point=point,
+                    feature_id=feature_id,
+                    group=group,
+                    number=number if kind != AddressKind.COMPOUND else None,
+                    suffix=suffix,
+                    building_no=building,
+                    unit_no=unit,
+                    room=room,
+                    valid_from=valid_from,
+                    use=cell_text(values.get("use")),
+                    recorded_only=True,
+                )
+                if kind == AddressKind.RURAL:
+                    address.division = village
+                else:
+                    address.division = services.township_at(point)
+                    clash = Address.objects.active().filter(feature_id=feature_id, kind=kind)
+                    clash = (
+                        clash.filter(number=number, suffix=suffix)
+                        if kind == AddressKind.ROAD
+                        else clash.filter(building_no=building, unit_no=unit, room=room)
+                    )
+                    if clash.exists():
+                        row.error(
+                            "门牌号",
+                            f"{place}{label} 已是现行门牌（{clash.first().code}）/ already active on {place}",
+                        )
+                        raise RowRejected
+                if kind == AddressKind.ROAD:
+                    road = address.feature
+                    distance = road.geom.distance(point) if road.geom else 0.0
+                    if distance > max_offset:
+                        row.error(
+                            "经度/纬度",
+                            f"门口距{place} {distance:.0f} 米，超过 {max_offset:.0f} 米 / too far from the road",
+                        )
+                        raise RowRejected
+                services._guard(user, [address.division.code])
+                if cell_text(values.get("decision_number")):
+                    address.decision = DecisionDocument.objects.filter(
+                        number=cell_text(values.get("decision_number"))
+                    ).first()
+                address.code = services._new_codes(address.division, 1)[0]
+                services._refresh_text(address)
+                services._save(address, user)
+                row.action = "create"
+                return address
+
+            row_savepoint(row, create, services.integrity_message)
+        import_finish(report)
+    return report
+
+
+def addresses_import_upload(
+    upload, *, dry_run: bool, coordinate_system: str = "wgs84", user=None
+) -> ImportReport:
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        with path.open("wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        report = addresses_import(path, dry_run=dry_run, coordinate_system=coordinate_system, user=user)
+    report.source = upload.name
+    return report
+
+
+def template_csv() -> bytes:
+    lines = [
+        ",".join(TEMPLATE_HEADER),
+        "道路,人民路,15之一,,,,,,113.9021,29.7211,2020-05-01,,住宅",
+        "小区,金鸾花园,,3,2,301,,,113.9102,29.7263,2021-03-01,,住宅",
+        "农村,,12,,,,石坡村,3组,113.8012,29.6511,2022-08-15,,住宅",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8-sig")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------------------
+
+
+def _export_rows(qs) -> Iterator[list[Any]]:
+    """Rows in documents.ADDRESS_XLSX_HEADERS order, streamed from the database."""
+    srid = settings.GEO_MZ_SRID
+    names: dict[int, str] = {}
+    for a in qs.select_related("division__parent", "feature", "decision").iterator(chunk_size=2000):
+        lon, lat = crs.projected_to_lonlat(a.point.x, a.point.y, srid)
+        rural = a.kind == AddressKind.RURAL
+        township = a.division.parent if rural else a.division
+        yield [
+            a.code,
+            a.get_kind_display(),
+            township.name if township else "",
+            a.division.name if rural else "",
+            a.group,
+            services._feature_name(a.feature, names) if a.feature else "",
+            services.number_text(a.number, a.suffix) if a.kind != AddressKind.COMPOUND else "",
+            a.building_no or "",
+            a.unit_no or "",
+            a.room,
+            a.full_text,
+            a.get_status_display(),
+            round(float(lon), 7),
+            round(float(lat), 7),
+            a.valid_from.isoformat() if a.valid_from else "",
+            a.decision.number if a.decision else "",
+        ]
+
+
+def addresses_export_xlsx(qs=None) -> bytes:
+    qs = qs if qs is not None else Address.objects.active()
+    return documents.addresses_xlsx(_export_rows(qs.order_by("code")))
+
+
+def addresses_export_gpkg(qs=None) -> bytes:
+    """A GeoPackage of entrance points in EPSG:4490 (written in chunks through pyogrio)."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    qs = qs if qs is not None else Address.objects.active()
+    headers = list(documents.ADDRESS_XLSX_HEADERS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "addresses.gpkg"
+        chunk: list[list[Any]] = []
+        append = False
+
+        def flush():
+            nonlocal append, chunk
+            frame = gpd.GeoDataFrame(
+                chunk,
+                columns=headers,
+                geometry=shapely.points([r[12] for r in chunk], [r[13] for r in chunk]),
+                crs=f"EPSG:{crs.CGCS2000}",
+            )
+            pyogrio.write_dataframe(frame, path, layer="addresses", driver="GPKG", append=append)
+            append, chunk = True, []
+
+        for row in _export_rows(qs.order_by("code")):
+            chunk.append(row)
+            if len(chunk) >= 20000:
+                flush()
+        if chunk or not append:
+            if not chunk:
+                frame = gpd.GeoDataFrame(columns=headers, geometry=[], crs=f"EPSG:{crs.CGCS2000}")
+                pyogrio.write_dataframe(frame, path, layer="addresses", driver="GPKG")
+            else:
+                flush()
+        return path.read_bytes()
