@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from geo_mz.web import placename_views, views
+from geo_mz.web import address_views, placename_views, views
 
 app_name = "web"
 
@@ -15,6 +15,15 @@ urlpatterns = [
     path("placenames/features/<str:code>/", placename_views.feature_detail, name="named-feature"),
     path("placenames/signs/report/", placename_views.sign_report, name="sign-report"),
     path("placenames/import/", placename_views.names_import, name="placename-import"),
+    path("addresses/", address_views.address_home, name="addresses"),
+    path("addresses/roads/<str:code>/", address_views.road_workbench, name="address-road"),
+    path("addresses/villages/", address_views.villages, name="address-villages"),
+    path("addresses/cases/new/", address_views.case_new, name="address-case-new"),
+    path("addresses/cases/<int:pk>/", address_views.case_detail, name="address-case"),
+    path("addresses/import/", address_views.addresses_import, name="address-import"),
+    path("addresses/certificates/<str:serial>.pdf", address_views.certificate_pdf, name="certificate-pdf"),
+    path("addresses/<str:code>/", address_views.address_detail, name="address"),
+    path("v/<str:token>/", address_views.verify, name="certificate-verify"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
