@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from geo_mz.addresses import documents, services
-from geo_mz.addresses.models import Address, AddressKind
+from geo_mz.addresses.models import Address, AddressKind, VillageCampaign
 from geo_mz.addresses.parse import normalize
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
@@ -424,3 +424,200 @@ def addresses_export_gpkg(qs=None) -> bytes:
             else:
                 flush()
         return path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Demo data (gis_data/addresses.py): entrances, compounds, rural households, certificate requests
+# ---------------------------------------------------------------------------------------------------
+
+
+def _geojson(path: Path) -> list[dict]:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
+
+
+def _projected(geometry: dict):
+    """A GeoJSON geometry in lon/lat (EPSG:4490) as GEOS in the storage CRS."""
+    import shapely
+    from django.contrib.gis.geos import GEOSGeometry
+
+    shape = crs.transform_geometry(shapely.geometry.shape(geometry), crs.CGCS2000, settings.GEO_MZ_SRID)
+    return GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=settings.GEO_MZ_SRID)
+
+
+def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
+    """Load the synthetic house-number demo through the services: entrances along the demo roads are
+    numbered road by road by the engine, compounds get S-order buildings and rooms, the finished
+    villages are numbered in one batch each, and the certificate requests become certificates
+    (issued) or open cases (in progress). One transaction; any error rolls everything back."""
+    import datetime as dt
+    import json
+
+    from geo_mz.addresses.models import AddressCaseKind, Building
+    from geo_mz.placenames import services as placename_services
+    from geo_mz.placenames.models import FeatureKind, NamedFeature
+
+    today = today or dt.date(2026, 11, 1)
+    report = ImportReport(kind="addresses_demo", source=str(demo_dir), dry_run=False)
+    townships = {d.code: d for d in Division.objects.filter(level=Level.TOWNSHIP)}
+    villages = {d.code: d for d in Division.objects.filter(level=Level.VILLAGE).select_related("parent")}
+    roads = {f.code: f for f in NamedFeature.objects.filter(kind__is_road=True)}
+    with transaction.atomic():
+        # 1. compounds, their buildings, S-order numbers and rooms
+        kind = FeatureKind.objects.get(code="compound")
+        building_by_id: dict[str, Building] = {}
+        compound_features = {}
+        for i, f in enumerate(_geojson(demo_dir / "chibi_compounds.geojson"), start=1):
+            p = f["properties"]
+            row = RowResult(row=i, code=p["compound_id"], name=p["name"], action="create")
+            report.rows.append(row)
+            feature = placename_services.feature_create(
+                kind=kind,
+                geom=_projected(f["geometry"]),
+                division_code=p["township_code"],
+                status=LifecycleStatus.ACTIVE,
+                code=p["compound_id"],
+                synthetic=True,
+            )
+            placename_services.name_register(
+                feature, name=p["name"], decision=None, valid_from=dt.date(2010, 1, 1)
+            )
+            compound_features[p["compound_id"]] = feature
+        buildings = []
+        for f in _geojson(demo_dir / "chibi_compound_buildings.geojson"):
+            p = f["properties"]
+            b = Building(
+                code=p["building_id"],
+                footprint=_projected(f["geometry"]),
+                compound=compound_features[p["compound_id"]],
+                units=p["units"],
+                floors=p["floors"],
+                rooms_per_floor=p["rooms_per_floor"],
+                use="住宅",
+                synthetic=True,
+            )
+            buildings.append(b)
+            building_by_id[b.code] = b
+        Building.objects.bulk_create(buildings)
+        for feature in compound_features.values():
+            services.compound_number(feature.pk, with_rooms=True, today=dt.date(2015, 6, 1), synthetic=True)
+
+        # 2. road entrances with their building footprints, numbered road by road
+        entrances = _geojson(demo_dir / "chibi_address_entrances.geojson")
+        footprints = []
+        rows = []
+        for f in entrances:
+            p = f["properties"]
+            point = _projected(f["geometry"])
+            building = None
+            if p.get("footprint"):
+                building = Building(
+                    code=f"B-{p['entrance_id']}",
+                    footprint=_projected({"type": "Polygon", "coordinates": p["footprint"]}),
+                    use=p.get("use", ""),
+                    synthetic=True,
+                )
+                footprints.append(building)
+            rows.append(
+                Address(
+                    kind=AddressKind.ROAD,
+                    status=LifecycleStatus.PROPOSED,
+                    point=point,
+                    feature=roads[p["road_id"]],
+                    division=townships[p["township_code"]],
+                    use=p.get("use", ""),
+                    building=building,
+                    synthetic=True,
+                )
+            )
+        Building.objects.bulk_create(footprints)
+        for a in rows:
+            if a.building is not None:
+                a.building_id = a.building.pk
+        _bulk_codes(rows)
+        Address.objects.bulk_create(rows, batch_size=2000)
+        entrance_address = {f["properties"]["entrance_id"]: a for f, a in zip(entrances, rows, strict=True)}
+        for road_id in sorted({f["properties"]["road_id"] for f in entrances}):
+            services.road_numbering_commit(roads[road_id].pk, today=dt.date(2012, 3, 1))
+
+        # 3. rural households; the finished campaigns are numbered village by village
+        households = _geojson(demo_dir / "chibi_rural_households.geojson")
+        rural = [
+            Address(
+                kind=AddressKind.RURAL,
+                status=LifecycleStatus.PROPOSED,
+                point=_projected(f["geometry"]),
+                division=villages[f["properties"]["village_code"]],
+                group=f["properties"]["group"],
+                use="住宅",
+                synthetic=True,
+            )
+            for f in households
+        ]
+        _bulk_codes(rural)
+        Address.objects.bulk_create(rural, batch_size=2000)
+        household_address = {
+            f["properties"]["household_id"]: a for f, a in zip(households, rural, strict=True)
+        }
+        done_villages = sorted(
+            {f["properties"]["village_code"] for f in households if f["properties"]["campaign"] == "done"}
+        )
+        for k, code in enumerate(done_villages):
+            services.village_number(code, today=dt.date(2024, 3 + k, 15))
+        for code in sorted({f["properties"]["village_code"] for f in households} - set(done_villages)):
+            VillageCampaign.objects.get_or_create(
+                village=villages[code], defaults={"started_on": dt.date(2026, 9, 1)}
+            )
+
+        # 4. certificate requests: issued → certificates, in progress → open cases
+        requests = json.loads((demo_dir / "chibi_certificate_requests.json").read_text(encoding="utf-8"))
+        for i, r in enumerate(requests, start=1):
+            target = r["target"]
+            if "entrance_id" in target:
+                address = Address.objects.get(pk=entrance_address[target["entrance_id"]].pk)
+            elif "household_id" in target:
+                address = Address.objects.get(pk=household_address[target["household_id"]].pk)
+            else:
+                b = building_by_id[target["building_id"]]
+                room = f"{target['room_floor']}{target['room_index']:02d}"
+                address = Address.objects.get(
+                    building=b,
+                    kind=AddressKind.COMPOUND,
+                    status=LifecycleStatus.ACTIVE,
+                    unit_no=target["unit"],
+                    room=room,
+                )
+            common = {
+                "owner": r["owner"],
+                "owner_kind": r["owner_kind"],
+                "previous_address": r["previous_address"],
+                "previous_source": r["previous_source"],
+            }
+            row = RowResult(row=i, code=r["request_id"], name=address.label, action="create")
+            report.rows.append(row)
+            if r["issued_on"]:
+                services.certificate_issue(
+                    address, today=dt.date.fromisoformat(r["issued_on"]), synthetic=True, **common
+                )
+            else:
+                services.address_case_create(
+                    kind=AddressCaseKind.NEW,
+                    address=address,
+                    today=dt.date.fromisoformat(r["applied_on"]),
+                    **common,
+                )
+        import_finish(report)
+    return report
+
+
+def _bulk_codes(rows: list[Address]) -> None:
+    """Codes and texts for rows about to be bulk-created (one counter reservation per township)."""
+    by_township: dict[int, list[Address]] = {}
+    for a in rows:
+        by_township.setdefault(services._township(a.division).pk, []).append(a)
+    names: dict[int, str] = {}
+    for group in by_township.values():
+        for a, code in zip(group, services._new_codes(group[0].division, len(group)), strict=True):
+            a.code = code
+            services._refresh_text(a, names)

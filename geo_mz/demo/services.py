@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from geo_mz.addresses import importers as address_importers
 from geo_mz.core.importing import ImportReport
 from geo_mz.demo.models import LoadedDataset
 from geo_mz.divisions import services as division_services
@@ -27,7 +28,7 @@ SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
 DATASET_NAME = "chibi"
 # Bump when the loading logic changes in a way that should reload unchanged files.
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -58,7 +59,9 @@ def _figures_from_geojson(path: Path) -> list[dict]:
 def demo_fingerprint() -> str:
     """SHA-256 over the loader version and every input file, in a fixed order."""
     digest = hashlib.sha256(LOADER_VERSION.encode())
-    for path in sorted([*SOURCE.glob("*.csv"), *SOURCE.glob("*.geojson"), *DEMO.glob("*.geojson")]):
+    for path in sorted(
+        [*SOURCE.glob("*.csv"), *SOURCE.glob("*.geojson"), *DEMO.glob("*.geojson"), *DEMO.glob("*.json")]
+    ):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -144,6 +147,11 @@ def demo_load(*, force: bool = False) -> list[DemoStep]:
                 dry_run=False,
                 synthetic=True,
             ),
+        )
+    if (DEMO / "chibi_address_entrances.geojson").exists():
+        run(
+            "门牌、小区与门牌证 house numbers, compounds, certificates (合成 synthetic)",
+            address_importers.demo_addresses_import(DEMO),
         )
     LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})
     return steps
