@@ -17,7 +17,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from geo_mz.addresses import numbering, workflow
 from geo_mz.addresses.models import (
@@ -97,6 +97,7 @@ def numbering_profile_set(
 # ---------------------------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def next_serial(scope: str, count: int = 1) -> int:
     """Reserve `count` numbers of a gap-free sequence; returns the first. Must run in a transaction:
     the counter row stays locked until it commits, so two transactions never get the same number."""
@@ -248,6 +249,7 @@ def nearest_road(point: Point, max_distance_m: float | None = None) -> tuple[Nam
     return segment.feature, float(segment.d.m)
 
 
+@transaction.atomic
 def entrance_add(
     *,
     kind: str,
@@ -805,7 +807,7 @@ def address_case_adjust(
     except ValueError as exc:
         raise ValidationError({"number": str(exc)}) from exc
     _compile(case)
-    case.version = F("version") + 1
+    case.version += 1  # the row is locked
     _save(case, user)
     case.refresh_from_db()
     return case
@@ -813,7 +815,9 @@ def address_case_adjust(
 
 def _lock_case(case_id: int, expected_version: int | None) -> AddressCase:
     case = (
-        AddressCase.objects.select_for_update().select_related("address__feature", "division").get(pk=case_id)
+        AddressCase.objects.select_for_update(of=("self",))
+        .select_related("address__feature", "division")
+        .get(pk=case_id)
     )
     if expected_version is not None and case.version != expected_version:
         raise ConflictError(
@@ -858,7 +862,7 @@ def address_case_transition(
         case.address.valid_to = today
         _save(case.address, user)
     case.state = target
-    case.version = F("version") + 1
+    case.version += 1  # the row is locked
     _save(case, user)
     case.refresh_from_db()
     _event(case, action, from_state, user, comment)
@@ -915,7 +919,7 @@ def address_retire(address: Address, *, reason: str, today: dt.date | None = Non
         cert.status = CertificateStatus.CANCELLED
         cert.ended_on = today
         cert.end_reason = reason
-        cert.version = F("version") + 1
+        cert.version += 1  # the row is locked
         _save(cert, user)
     address.status = LifecycleStatus.RETIRED
     address.valid_to = today
@@ -973,7 +977,11 @@ def certificate_issue(
 
 
 def _lock_certificate(certificate_id: int, expected_version: int | None) -> Certificate:
-    cert = Certificate.objects.select_for_update().select_related("address__division").get(pk=certificate_id)
+    cert = (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("address__division")
+        .get(pk=certificate_id)
+    )
     if cert.status != CertificateStatus.VALID:
         raise ConflictError(
             f"门牌证 {cert.serial} 已{cert.get_status_display()}（{cert.ended_on}），不能再办理 / the certificate is no longer valid",
@@ -1007,7 +1015,7 @@ def certificate_reissue(
     old.status = CertificateStatus.SUPERSEDED
     old.ended_on = today
     old.end_reason = f"{kind}：{reason.strip()}"
-    old.version = F("version") + 1
+    old.version += 1  # the row is locked
     _save(old, user)
     return certificate_issue(
         old.address,
@@ -1039,7 +1047,7 @@ def certificate_cancel(
     cert.status = CertificateStatus.CANCELLED
     cert.ended_on = _today(today)
     cert.end_reason = reason.strip()
-    cert.version = F("version") + 1
+    cert.version += 1  # the row is locked
     _save(cert, user)
     cert.refresh_from_db()
     return cert
