@@ -9,6 +9,9 @@ the SYNTHETIC demo layers to ``gis_data/demo/``:
   names and synthetic populations that add up to the real 2020 census totals;
 * the synthetic road network built from them by ``gis_data.roads`` (``chibi_road_segments``,
   ``chibi_roads``, ``chibi_road_signs``);
+* the synthetic house-number inputs built on the roads by ``gis_data.addresses``
+  (``chibi_address_entrances``, ``chibi_compounds``, ``chibi_compound_buildings``,
+  ``chibi_rural_households``, ``chibi_certificate_requests.json``);
 * ``manifest.json`` - seed, generator version, counts, totals and SHA-256 of every output file.
 
 Run ``python -m gis_data.generate [--seed N] [--out DIR]`` from the repository root. The output is
@@ -805,8 +808,9 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
         "files": hashes,
         "source_files": dict(sorted(demo.source_sha256.items())),
     }
-    # the road layers are built from the two files above (late import: gis_data.roads imports this module)
-    from gis_data import roads
+    # the road layers are built from the two files above, the address layers from the roads
+    # (late import: gis_data.roads and gis_data.addresses import this module)
+    from gis_data import addresses, roads
 
     network = roads.build_roads(
         json.loads(blobs[TOWNSHIPS_FILE]), json.loads(blobs[VILLAGES_FILE]), demo.seed
@@ -815,6 +819,17 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
     manifest = roads.add_to_manifest(manifest, road_blobs, network.counts)
     blobs.update(road_blobs)
     hashes.update({name: _sha256(data) for name, data in road_blobs.items()})
+    address_data = addresses.build_addresses(
+        json.loads(blobs[TOWNSHIPS_FILE]),
+        json.loads(blobs[VILLAGES_FILE]),
+        json.loads(road_blobs[roads.SEGMENTS_FILE]),
+        json.loads(road_blobs[roads.ROADS_FILE]),
+        demo.seed,
+    )
+    address_blobs = addresses.address_blobs(address_data)
+    manifest = roads.add_to_manifest(manifest, address_blobs, address_data.counts)
+    blobs.update(address_blobs)
+    hashes.update({name: _sha256(data) for name, data in address_blobs.items()})
     blobs[MANIFEST_FILE] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode(
         "utf-8"
     )
