@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 import sys
 
-from bench import bench_api, bench_foundation, bench_placenames_rules, bench_placenames_search
+from bench import (
+    bench_addresses_numbering,
+    bench_api,
+    bench_foundation,
+    bench_placenames_rules,
+    bench_placenames_search,
+)
 from bench.runner import run, table
 
-MODULES = [bench_foundation, bench_api, bench_placenames_rules, bench_placenames_search]
+MODULES = [
+    bench_foundation,
+    bench_api,
+    bench_placenames_rules,
+    bench_placenames_search,
+    bench_addresses_numbering,
+]
 
 
 def main() -> int:

@@ -120,9 +120,10 @@ def _number(row: RowResult, value: Any) -> tuple[int | None, str]:
     if not text:
         row.error("门牌号", "不能为空 / required")
         return None, ""
-    norm = normalize(text if "号" in text else f"{text}号")
+    head, sep, tail = text.partition("之")  # 之一: the numeral after 之 is the suffix, keep it
+    head = head if head.endswith("号") else f"{head}号"
     try:
-        return services.parse_number(norm)
+        return services.parse_number(normalize(head) + sep + tail)
     except ValueError as exc:
         row.error("门牌号", str(exc), text)
         return None, ""
@@ -616,7 +617,7 @@ def _bulk_codes(rows: list[Address]) -> None:
     by_township: dict[int, list[Address]] = {}
     for a in rows:
         by_township.setdefault(services._township(a.division).pk, []).append(a)
-    names: dict[int, str] = {}
+    names: dict = {}
     for group in by_township.values():
         for a, code in zip(group, services._new_codes(group[0].division, len(group)), strict=True):
             a.code = code

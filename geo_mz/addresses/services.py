@@ -132,23 +132,28 @@ def number_text(number: int | None, suffix: str) -> str:
     return f"{number}{suffix}号"
 
 
-def _feature_name(feature: NamedFeature | None, cache: dict[int, str] | None = None) -> str:
-    if feature is None:
+def _feature_name(
+    feature: NamedFeature | None, cache: dict | None = None, feature_id: int | None = None
+) -> str:
+    """The feature's current name; `cache` (feature id → name) avoids a query per address."""
+    fid = feature_id if feature_id is not None else (feature.pk if feature is not None else None)
+    if fid is None:
         return ""
-    if cache is not None and feature.pk in cache:
-        return cache[feature.pk]
+    if cache is not None and fid in cache:
+        return cache[fid]
+    feature = feature if feature is not None else NamedFeature.objects.get(pk=fid)
     current = feature.current_name
     name = current.name if current else f"（无名{feature.code}）"
     if cache is not None:
-        cache[feature.pk] = name
+        cache[fid] = name
     return name
 
 
 def address_label(address: Address, *, names: dict[int, str] | None = None) -> str:
     if address.kind == AddressKind.ROAD:
-        return _feature_name(address.feature, names) + number_text(address.number, address.suffix)
+        return _feature_name(None, names, address.feature_id) + number_text(address.number, address.suffix)
     if address.kind == AddressKind.COMPOUND:
-        text = _feature_name(address.feature, names)
+        text = _feature_name(None, names, address.feature_id)
         if address.building_no is not None:
             text += f"{address.building_no}幢"
         if address.unit_no is not None:
@@ -159,20 +164,34 @@ def address_label(address: Address, *, names: dict[int, str] | None = None) -> s
     return f"{address.division.name}{address.group}{number_text(address.number, address.suffix)}"
 
 
-def address_full_text(address: Address, label: str) -> str:
-    """County + township (+ village for rural) + label, e.g. 赤壁市赤马港街道人民路15号."""
-    division = address.division
+def _division_prefix(division: Division) -> str:
+    """County + township names above a township-level division, e.g. 赤壁市赤马港街道."""
     chain = []
-    node = division if address.kind != AddressKind.RURAL else division.parent
+    node = division
     while node is not None and node.level in (Level.TOWNSHIP, Level.COUNTY):
         chain.append(node.name)
         node = node.parent
-    return "".join(reversed(chain)) + label
+    return "".join(reversed(chain))
 
 
-def _refresh_text(address: Address, names: dict[int, str] | None = None) -> None:
+def address_full_text(address: Address, label: str, prefixes: dict[int, str] | None = None) -> str:
+    """County + township (+ village for rural) + label, e.g. 赤壁市赤马港街道人民路15号."""
+    township = address.division.parent if address.kind == AddressKind.RURAL else address.division
+    if township is None:
+        return label
+    if prefixes is None:
+        return _division_prefix(township) + label
+    if township.pk not in prefixes:
+        prefixes[township.pk] = _division_prefix(township)
+    return prefixes[township.pk] + label
+
+
+def _refresh_text(address: Address, names: dict | None = None) -> None:
+    """Recompute label and full text. `names` is an optional per-batch cache (feature names and
+    division prefixes), so bulk numbering does not query the name and the division chain per row."""
     address.label = address_label(address, names=names)
-    address.full_text = address_full_text(address, address.label)
+    prefixes = names.setdefault("prefixes", {}) if names is not None else None
+    address.full_text = address_full_text(address, address.label, prefixes)
 
 
 def _save(obj, user=None, **kwargs) -> None:
@@ -518,7 +537,7 @@ def _apply_road_result(
     errors += [f"{r.key}: {r.reason}" for r in rejected if r.reason not in errors]
     if errors:
         raise ValidationError({"numbering": errors})
-    names: dict[int, str] = {}
+    names: dict = {}
     done = []
     try:
         with transaction.atomic():
@@ -667,12 +686,13 @@ def village_number(
         for a in rows
     ]
     numbers = {key: number for key, _group, number in numbering.number_village(households, seat=seat)}
+    names: dict = {}
     try:
         with transaction.atomic():
             for address in pending:
                 address.number = numbers[str(address.pk)]
                 address.suffix = ""
-                _activate(address, today=today, decision=None, user=user)
+                _activate(address, today=today, decision=None, user=user, names=names)
     except IntegrityError as exc:
         raise ConflictError(integrity_message(exc), "duplicate") from exc
     campaign.completed_on = today

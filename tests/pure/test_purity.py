@@ -24,6 +24,12 @@ PURE_MODULES = [
     "geo_mz.placenames.rules",
     "geo_mz.placenames.romanize",
     "geo_mz.core.errors",
+    "geo_mz.core.statemachine",
+    "gis_data.addresses",
+    "geo_mz.addresses.numbering",
+    "geo_mz.addresses.parse",
+    "geo_mz.addresses.documents",
+    "geo_mz.addresses.workflow",
 ]
 
 
