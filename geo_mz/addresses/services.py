@@ -466,6 +466,40 @@ def parse_number(text: str) -> tuple[int, str]:
     return number, suffix
 
 
+ACTIVATED_FIELDS = [
+    "status",
+    "valid_from",
+    "decision",
+    "number",
+    "suffix",
+    "chainage_m",
+    "side",
+    "label",
+    "full_text",
+    "updated_at",
+]
+
+
+def _activate_many(addresses: Sequence[Address], *, today: dt.date, decision, user, names: dict) -> None:
+    """Activate many addresses in one bulk UPDATE (with their history rows); the unique indexes
+    still check every row, so a duplicate raises IntegrityError and nothing is written."""
+    from django.utils import timezone
+    from simple_history.utils import bulk_update_with_history
+
+    now = timezone.now()
+    for address in addresses:
+        address.status = LifecycleStatus.ACTIVE
+        address.valid_from = today
+        address.decision = decision
+        address.updated_at = now
+        _refresh_text(address, names)
+    history_user = user if getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        bulk_update_with_history(
+            addresses, Address, ACTIVATED_FIELDS, batch_size=1000, default_user=history_user
+        )
+
+
 def _activate(
     address: Address, *, today: dt.date, decision: DecisionDocument | None, user, names=None
 ) -> None:
@@ -538,17 +572,15 @@ def _apply_road_result(
     if errors:
         raise ValidationError({"numbering": errors})
     names: dict = {}
-    done = []
+    for address in pending:
+        assignment = by_key[str(address.pk)]
+        address.number = assignment.number
+        address.suffix = assignment.suffix
+        address.chainage_m = round(assignment.chainage_m, 2)
+        address.side = assignment.side
+    done = list(pending)
     try:
-        with transaction.atomic():
-            for address in pending:
-                assignment = by_key[str(address.pk)]
-                address.number = assignment.number
-                address.suffix = assignment.suffix
-                address.chainage_m = round(assignment.chainage_m, 2)
-                address.side = assignment.side
-                _activate(address, today=today, decision=decision, user=user, names=names)
-                done.append(address)
+        _activate_many(done, today=today, decision=decision, user=user, names=names)
     except IntegrityError as exc:
         raise ConflictError(
             f"{_feature_name(feature)}：{integrity_message(exc)}，请刷新预览后重试 / refresh and retry",
@@ -686,13 +718,11 @@ def village_number(
         for a in rows
     ]
     numbers = {key: number for key, _group, number in numbering.number_village(households, seat=seat)}
-    names: dict = {}
+    for address in pending:
+        address.number = numbers[str(address.pk)]
+        address.suffix = ""
     try:
-        with transaction.atomic():
-            for address in pending:
-                address.number = numbers[str(address.pk)]
-                address.suffix = ""
-                _activate(address, today=today, decision=None, user=user, names=names)
+        _activate_many(pending, today=today, decision=None, user=user, names={})
     except IntegrityError as exc:
         raise ConflictError(integrity_message(exc), "duplicate") from exc
     campaign.completed_on = today
