@@ -82,3 +82,22 @@ def make_road(db):
         return feature
 
     return _make
+
+
+@pytest.fixture
+def ew_road(make_road):
+    """A straight east–west road about 960 m long in 陆水湖街道 (no demo road within 300 m)."""
+    return make_road("鹭栖路", ((113.945, 29.705), (113.955, 29.705)))
+
+
+@pytest.fixture
+def entrance(db):
+    from geo_mz.addresses import services
+    from tests.addresses.conftest import offset_point
+
+    def _add(road, chainage_m: float, north_m: float, **kw):
+        return services.entrance_add(
+            kind="road", point=offset_point(road, chainage_m, north_m), feature=road, **kw
+        )
+
+    return _add

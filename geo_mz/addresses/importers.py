@@ -464,6 +464,13 @@ def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
     townships = {d.code: d for d in Division.objects.filter(level=Level.TOWNSHIP)}
     villages = {d.code: d for d in Division.objects.filter(level=Level.VILLAGE).select_related("parent")}
     roads = {f.code: f for f in NamedFeature.objects.filter(kind__is_road=True)}
+    compound_ids = [f["properties"]["compound_id"] for f in _geojson(demo_dir / "chibi_compounds.geojson")]
+    if NamedFeature.objects.filter(code__in=compound_ids, synthetic=True).exists():
+        # already loaded: numbers are never rewritten in place, so a second load changes nothing
+        report.rows = [
+            RowResult(row=i, code=code, action="unchanged") for i, code in enumerate(compound_ids, 1)
+        ]
+        return report
     with transaction.atomic():
         # 1. compounds, their buildings, S-order numbers and rooms
         kind = FeatureKind.objects.get(code="compound")

@@ -177,9 +177,10 @@ def road_reverse(lon: float, lat: float) -> tuple[int, str, float] | None:
     srid = settings.GEO_MZ_SRID
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT s.feature_id, ST_Distance(s.geom, ST_SetSRID(ST_MakePoint(%s, %s), %s)) "
-            "FROM placenames_roadsegment s WHERE s.feature_id IS NOT NULL "
-            "ORDER BY s.geom <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) LIMIT 1",
+            "SELECT f.id, ST_Distance(f.geom, ST_SetSRID(ST_MakePoint(%s, %s), %s)) "
+            "FROM placenames_namedfeature f JOIN placenames_featurekind k ON k.id = f.kind_id "
+            "WHERE k.is_road AND f.status = 'active' AND f.geom IS NOT NULL "
+            "ORDER BY f.geom <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) LIMIT 1",
             [x, y, srid, x, y, srid],
         )
         row = cursor.fetchone()

@@ -578,7 +578,7 @@ def certificate_payload(cert: Certificate) -> dict:
         "end_reason": cert.end_reason,
         "replaces": cert.replaces.serial if cert.replaces_id else None,
         "verify_url": services.verify_url(cert),
-        "pdf": f"/api/certificates/{cert.serial}/certificate.pdf",
+        "pdf": f"/api/certificates/{cert.serial}/certificate.pdf/",
     }
 
 
