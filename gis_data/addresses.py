@@ -50,7 +50,6 @@ so that a change in one place does not reshuffle the rest):
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -70,6 +69,7 @@ from gis_data.generate import (
     TOWNSHIP_LAYOUT,
     _rng,
     _sha256,
+    layer_main,
     quantize,
     to_geo,
     to_metric,
@@ -1032,24 +1032,9 @@ write = write_addresses
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gis_data.addresses", description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the manifest's seed)")
-    parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="demo directory (default gis_data/demo)")
-    args = parser.parse_args(argv)
-    seed = args.seed
-    if seed is None:
-        manifest_path = args.dir / MANIFEST_FILE
-        seed = (
-            json.loads(manifest_path.read_text(encoding="utf-8")).get("seed", SEED)
-            if manifest_path.exists()
-            else SEED
-        )
-    data = build_addresses(seed=seed, demo_dir=args.dir)
-    hashes = write_addresses(data, args.dir)
-    print(f"seed {seed}: " + ", ".join(f"{k} {v}" for k, v in data.counts.items()) + f" -> {args.dir}")
-    for name, digest in hashes.items():
-        print(f"  {digest}  {name}")
-    return 0
+    return layer_main(
+        "python -m gis_data.addresses", __doc__.splitlines()[0], build_addresses, write_addresses, argv
+    )
 
 
 if __name__ == "__main__":

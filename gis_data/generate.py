@@ -198,6 +198,33 @@ def apportion(total: int, weights: Sequence[float]) -> np.ndarray:
     return out
 
 
+def layer_main(
+    prog: str,
+    description: str,
+    build: Callable[..., object],
+    write: Callable[[object, Path], dict[str, str]],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Command line shared by the layer generators (roads, addresses): --seed (default: the manifest's
+    seed) and --dir; builds, writes and prints the counts and file hashes."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the manifest's seed)")
+    parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="demo directory (default gis_data/demo)")
+    args = parser.parse_args(argv)
+    seed = args.seed
+    if seed is None:
+        manifest_path = args.dir / MANIFEST_FILE
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+        seed = manifest.get("seed", SEED)
+    data = build(seed=seed, demo_dir=args.dir)
+    hashes = write(data, args.dir)
+    counts = data.counts  # type: ignore[attr-defined]
+    print(f"seed {seed}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" -> {args.dir}")
+    for name, digest in hashes.items():
+        print(f"  {digest}  {name}")
+    return 0
+
+
 def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, *stream])
 

@@ -41,7 +41,6 @@ unordered containers):
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -68,6 +67,7 @@ from gis_data.generate import (
     _coords,
     _rng,
     _sha256,
+    layer_main,
     quantize,
     to_geo,
     to_metric,
@@ -2132,24 +2132,7 @@ def write_roads(network: RoadNetwork, out_dir: Path = DEMO_DIR) -> dict[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gis_data.roads", description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the manifest's seed)")
-    parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="demo directory (default gis_data/demo)")
-    args = parser.parse_args(argv)
-    seed = args.seed
-    if seed is None:
-        manifest_path = args.dir / MANIFEST_FILE
-        seed = (
-            json.loads(manifest_path.read_text(encoding="utf-8")).get("seed", SEED)
-            if manifest_path.exists()
-            else SEED
-        )
-    network = build_roads(seed=seed, demo_dir=args.dir)
-    hashes = write_roads(network, args.dir)
-    print(f"seed {seed}: " + ", ".join(f"{k} {v}" for k, v in network.counts.items()) + f" -> {args.dir}")
-    for name, digest in hashes.items():
-        print(f"  {digest}  {name}")
-    return 0
+    return layer_main("python -m gis_data.roads", __doc__.splitlines()[0], build_roads, write_roads, argv)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from geo_mz.addresses.models import (
     SerialCounter,
     VillageCampaign,
 )
+from geo_mz.core import crs
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
 from geo_mz.core.permissions import require_edit
@@ -1108,8 +1109,6 @@ def verify_url(cert: Certificate) -> str:
 
 
 def _storage_to_lonlat(point: GEOSGeometry) -> tuple[float, float]:
-    from geo_mz.core import crs
-
     lon, lat = crs.projected_to_lonlat(point.x, point.y, settings.GEO_MZ_SRID)
     return float(lon), float(lat)
 
