@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "geo_mz.divisions",
     "geo_mz.placenames",
     "geo_mz.addresses",
+    "geo_mz.boundaries",
     "geo_mz.demo",
     "geo_mz.api",
     "geo_mz.web",
