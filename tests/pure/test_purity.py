@@ -30,6 +30,7 @@ PURE_MODULES = [
     "geo_mz.addresses.parse",
     "geo_mz.addresses.documents",
     "geo_mz.addresses.workflow",
+    "geo_mz.boundaries.documents",
 ]
 
 
