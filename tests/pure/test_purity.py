@@ -31,6 +31,7 @@ PURE_MODULES = [
     "geo_mz.addresses.documents",
     "geo_mz.addresses.workflow",
     "geo_mz.boundaries.documents",
+    "geo_mz.boundaries.markers",
 ]
 
 
