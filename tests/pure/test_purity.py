@@ -30,6 +30,9 @@ PURE_MODULES = [
     "geo_mz.addresses.parse",
     "geo_mz.addresses.documents",
     "geo_mz.addresses.workflow",
+    "geo_mz.coverage.engine",
+    "geo_mz.coverage.network",
+    "geo_mz.coverage.allocation",
     "geo_mz.boundaries.documents",
     "geo_mz.boundaries.markers",
 ]
