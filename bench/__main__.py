@@ -8,6 +8,7 @@ import sys
 from bench import (
     bench_addresses_numbering,
     bench_api,
+    bench_boundaries_derive,
     bench_foundation,
     bench_placenames_rules,
     bench_placenames_search,
@@ -20,6 +21,7 @@ MODULES = [
     bench_placenames_rules,
     bench_placenames_search,
     bench_addresses_numbering,
+    bench_boundaries_derive,
 ]
 
 

@@ -35,6 +35,7 @@ PURE_MODULES = [
     "geo_mz.coverage.allocation",
     "geo_mz.boundaries.documents",
     "geo_mz.boundaries.markers",
+    "geo_mz.boundaries.derive",
 ]
 
 
