@@ -135,7 +135,8 @@ class DerivedLine:
 class DerivationIssue:
     """One problem found while deriving (see the module docstring for the kinds).
 
-    ``location`` is a point on the problem piece (an empty Point if unknown, e.g. an empty input).
+    ``location`` is a point on the problem piece; ``Point(nan, nan)`` if unknown (an empty input),
+    as topology's ``(nan, nan)``, so ``location.x``/``.y`` always work.
     """
 
     kind: str  # "sliver" | "gap" | "overlap" | "invalid"
@@ -408,13 +409,16 @@ def _label(code: str, names: Mapping[str, str] | None) -> str:
     return names.get(code, code) if names else code
 
 
+_NO_POINT: Final = Point(math.nan, math.nan)
+
+
 def _point(geom: BaseGeometry) -> Point:
-    return Point() if geom.is_empty else geom.representative_point()
+    return _NO_POINT if geom.is_empty else geom.representative_point()
 
 
 def _from_topology(issue: TopologyIssue, names: Mapping[str, str] | None) -> DerivationIssue:
     x, y = issue.location
-    location = Point(x, y) if math.isfinite(x) and math.isfinite(y) else Point()
+    location = Point(x, y) if math.isfinite(x) and math.isfinite(y) else _NO_POINT
     labels = "/".join(_label(c, names) for c in issue.codes)
     codes_en = ", ".join(issue.codes)
     area = issue.area_m2
@@ -576,7 +580,8 @@ def _extra_issues(
 
 def _sort_issues(issues: Iterable[DerivationIssue]) -> list[DerivationIssue]:
     def key(i: DerivationIssue) -> tuple[str, tuple[str, ...], float, float, float]:
-        x, y = (math.inf, math.inf) if i.location.is_empty else (i.location.x, i.location.y)
+        x, y = i.location.x, i.location.y
+        x, y = (x, y) if math.isfinite(x) and math.isfinite(y) else (math.inf, math.inf)
         return (i.kind, i.codes, -i.area_m2, x, y)
 
     return sorted(issues, key=key)
