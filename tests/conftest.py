@@ -101,3 +101,24 @@ def entrance(db):
         )
 
     return _add
+
+
+@pytest.fixture
+def honghu_line(db):
+    """洪湖赤壁线 of the demo: derived from the real polygons, with markers, never inspected."""
+    from geo_mz.boundaries.models import BoundaryLine
+
+    return BoundaryLine.objects.select_related("division_a", "division_b").get(
+        name="洪湖赤壁线", status="active"
+    )
+
+
+@pytest.fixture
+def side_users(make_user, honghu_line):
+    """A boundary-team user of each side of 洪湖赤壁线 (洪湖市 421083, 赤壁市 421281)."""
+    from geo_mz.core import roles
+
+    return (
+        make_user(roles.BOUNDARY_TEAM, jurisdiction_code=honghu_line.division_a.code),
+        make_user(roles.BOUNDARY_TEAM, jurisdiction_code=honghu_line.division_b.code),
+    )

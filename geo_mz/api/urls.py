@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import addresses, placenames
+from geo_mz.api import addresses, boundaries, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
@@ -13,6 +13,9 @@ router.register("naming-cases", placenames.NamingCaseViewSet, basename="naming-c
 router.register("addresses", addresses.AddressViewSet, basename="address")
 router.register("address-cases", addresses.AddressCaseViewSet, basename="address-case")
 router.register("certificates", addresses.CertificateViewSet, basename="certificate")
+router.register("boundary-lines", boundaries.BoundaryLineViewSet, basename="boundary-line")
+router.register("boundary-markers", boundaries.MarkerViewSet, basename="boundary-marker")
+router.register("inspections", boundaries.InspectionViewSet, basename="inspection")
 
 urlpatterns = [
     path("placenames/search/", placenames.placename_search, name="placename-search"),
@@ -39,6 +42,9 @@ urlpatterns = [
     ),
     path("addresses/export.<str:fmt>", addresses.addresses_export, name="address-export"),
     path("certificates/verify/<str:token>/", addresses.certificate_verify, name="certificate-verify-api"),
+    path("boundaries/schedule/", boundaries.schedule, name="boundary-schedule"),
+    path("boundaries/export.gpkg", boundaries.export_gpkg, name="boundary-export"),
+    path("boundary-lines/<int:pk>/quality/", boundaries.quality, name="boundary-line-quality"),
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

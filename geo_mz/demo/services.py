@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from geo_mz.addresses import importers as address_importers
+from geo_mz.boundaries import importers as boundary_importers
 from geo_mz.core.importing import ImportReport
 from geo_mz.demo.models import LoadedDataset
 from geo_mz.divisions import services as division_services
@@ -28,7 +29,7 @@ SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
 DATASET_NAME = "chibi"
 # Bump when the loading logic changes in a way that should reload unchanged files.
-LOADER_VERSION = "3"
+LOADER_VERSION = "4"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -153,5 +154,9 @@ def demo_load(*, force: bool = False) -> list[DemoStep]:
             "门牌、小区与门牌证 house numbers, compounds, certificates (合成 synthetic)",
             address_importers.demo_addresses_import(DEMO),
         )
+    run(
+        "界线、界桩与2023年联检 boundaries, markers, inspections (界线由真实县界推导；界桩与联检为合成)",
+        boundary_importers.demo_boundaries_import(),
+    )
     LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})
     return steps

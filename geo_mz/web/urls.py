@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from geo_mz.web import address_views, placename_views, views
+from geo_mz.web import address_views, boundary_views, placename_views, views
 
 app_name = "web"
 
@@ -23,6 +23,15 @@ urlpatterns = [
     path("addresses/import/", address_views.addresses_import, name="address-import"),
     path("addresses/certificates/<str:serial>.pdf", address_views.certificate_pdf, name="certificate-pdf"),
     path("addresses/<str:code>/", address_views.address_detail, name="address"),
+    path("boundaries/", boundary_views.boundaries_home, name="boundaries"),
+    path("boundaries/derive/", boundary_views.derive_page, name="boundary-derive"),
+    path("boundaries/lines/<int:pk>/", boundary_views.line_detail, name="boundary-line"),
+    path("boundaries/inspections/<int:pk>/", boundary_views.inspection_detail, name="boundary-inspection"),
+    path(
+        "boundaries/inspections/<int:pk>/report.pdf",
+        boundary_views.inspection_pdf,
+        name="boundary-inspection-pdf",
+    ),
     path("v/<str:token>/", address_views.verify, name="certificate-verify"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -97,7 +97,14 @@
       (p) => showRoad({ code: p.code, name: "", road_class: p.road_class, width_m: p.width_m, length_m: p.length_m, division_name: p.division_name, status_label: T.unnamed })),
     addPlacenameLayer("/api/placenames/signs/", T.signs, (f) => ({ color: f.properties.matches_name ? "#039855" : "#d92d20", fillOpacity: 0.9 }), "signs",
       (p) => { document.getElementById("details").innerHTML = `<h2>${esc(p.sign_type)} ${esc(p.code)}</h2><p>${esc(p.text)}${p.matches_name ? "" : ` ≠ ${esc(p.current_name)}`}</p><p class="muted">${esc(p.condition)} ${esc(p.installed_on || "")}</p>`; }),
+    // Boundary lines coloured by inspection state, markers by their last condition.
+    addPlacenameLayer("/api/boundary-lines/", T.boundaryLines, (f) => ({ color: BOUNDARY_COLORS[f.properties.inspection_state] || "#475467", weight: f.properties.level === "county" ? 4 : 2, dashArray: f.properties.level === "county" ? null : "5 4" }), "boundaryLines",
+      (p) => { document.getElementById("details").innerHTML = `<h2><a href="/boundaries/lines/${p.id}/">${esc(p.name)}</a></h2><p>${esc(p.division_a.name)} / ${esc(p.division_b.name)} · ${p.length_km} km</p>`; }),
+    addPlacenameLayer("/api/boundary-markers/", T.boundaryMarkers, (f) => ({ radius: 5, color: "#101828", weight: 1, fillColor: MARKER_COLORS[f.properties.last_condition] || "#98a2b3", fillOpacity: 0.95 }), "boundaryMarkers",
+      (p) => { document.getElementById("details").innerHTML = `<h2>${esc(p.number)}</h2><p>${esc(p.kind_label)} · ${esc(p.last_condition_label)} ${esc(p.last_inspected_on || "")}</p><p class="muted">X ${p.x_northing} · Y ${p.y_easting}</p>`; }),
   ]).catch(() => []);
+  const BOUNDARY_COLORS = { overdue: "#d92d20", due: "#f79009", in_progress: "#1570ef", ok: "#039855" };
+  const MARKER_COLORS = { intact: "#039855", damaged: "#f79009", moved: "#7a5af8", lost: "#d92d20" };
 
   const api = config.api;
   const county = config.countyCode;
