@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -39,6 +40,7 @@ from geo_mz.coverage.engine import (
     ENGINE_VERSION,
     CoverageInputError,
     DistancePairs,
+    _ragged,
     _readonly,
     check_weights,
 )
@@ -127,32 +129,40 @@ class _Problem:
         """Σ over the given demand points of weight × (candidate covers it), per candidate."""
         if demand.size == 0:
             return np.zeros(self.n_cand)
-        return self.at[demand].T @ weight
-
-
-def _exclusive_in_order(problem: _Problem, order: IntArray, weight: FloatArray) -> FloatArray:
-    cnt = problem.existing.astype(np.int64)
-    for j in order:
-        cnt[problem.cols(int(j))] += 1
-    return np.array([weight[c[cnt[c] == 1]].sum() for c in map(problem.cols, order.tolist())])
+        starts = self.at.indptr[demand]
+        owner, offset = _ragged(self.at.indptr[demand + 1] - starts)
+        cand = self.at.indices[starts[owner] + offset]
+        return np.bincount(cand, weights=weight[owner], minlength=self.n_cand)
 
 
 def _rank(
     problem: _Problem, chosen: list[int], weight: FloatArray
 ) -> tuple[IntArray, FloatArray, FloatArray]:
-    cnt = problem.existing.astype(np.int64)
-    left = list(chosen)
+    """Greedy order within ``chosen`` (``weight`` is zero for already-covered demand), the weight
+    each site adds in that order, and the weight only it covers."""
+    ch = np.asarray(chosen, dtype=np.int64)
     order: list[int] = []
-    marginal: list[float] = []
-    while left:
-        gains = [float(weight[c[cnt[c] == 0]].sum()) for c in map(problem.cols, left)]
-        best = int(np.argmax(gains))
-        j = left.pop(best)
+    cnt = np.zeros(problem.n_dem, dtype=np.int64)
+    gain = np.full(problem.n_cand, -np.inf)
+    gain[ch] = (problem.a @ weight)[ch]
+    for _ in range(ch.shape[0]):
+        j = int(np.argmax(gain))
         order.append(j)
-        marginal.append(gains[best])
-        cnt[problem.cols(j)] += 1
+        cols = problem.cols(j)
+        new = cols[cnt[cols] == 0]
+        cnt[cols] += 1
+        gain -= problem.spread(new, weight[new])
+        gain[j] = -np.inf
+    # exact sums (the running gains above may carry rounding)
+    marginal = []
+    cnt[:] = 0
+    for j in order:
+        cols = problem.cols(j)
+        marginal.append(float(weight[cols[cnt[cols] == 0]].sum()))
+        cnt[cols] += 1
     order_arr = np.array(order, dtype=np.int64)
-    return order_arr, np.array(marginal), _exclusive_in_order(problem, order_arr, weight)
+    exclusive = np.array([float(weight[c[cnt[c] == 1]].sum()) for c in map(problem.cols, order)])
+    return order_arr, np.array(marginal), exclusive
 
 
 # --------------------------------------------------------------------------- MCLP
@@ -214,14 +224,26 @@ def _check_k(k: object, problem: _Problem) -> int:
     return int(k)
 
 
-def _greedy(problem: _Problem, k: int, weight: FloatArray) -> tuple[list[int], NDArray[np.int64]]:
-    """Greedy MCLP: repeatedly the candidate adding the most weight; returns chosen and cover counts."""
-    cnt = np.zeros(problem.n_dem, dtype=np.int64)
-    gain = problem.a @ weight
+def _greedy(
+    problem: _Problem,
+    k: int,
+    weight: FloatArray,
+    chosen: list[int] | None = None,
+    cnt: NDArray[np.int64] | None = None,
+    tabu: Sequence[int] = (),
+) -> tuple[list[int], NDArray[np.int64]]:
+    """Greedy MCLP: add, k times, the candidate adding the most still-uncovered weight (ties: the
+    lowest index).  Continues from ``chosen`` / ``cnt`` when given; ``tabu`` candidates are skipped."""
+    chosen = [] if chosen is None else list(chosen)
+    cnt = np.zeros(problem.n_dem, dtype=np.int64) if cnt is None else cnt
+    gain = problem.a @ np.where(cnt == 0, weight, 0.0)
     gain[~problem.allowed] = -np.inf
-    chosen: list[int] = []
+    gain[chosen] = -np.inf
+    gain[list(tabu)] = -np.inf
     for _ in range(k):
         j = int(np.argmax(gain))
+        if not np.isfinite(gain[j]):
+            break
         chosen.append(j)
         cols = problem.cols(j)
         new = cols[cnt[cols] == 0]
@@ -229,6 +251,13 @@ def _greedy(problem: _Problem, k: int, weight: FloatArray) -> tuple[list[int], N
         gain -= problem.spread(new, weight[new])
         gain[j] = -np.inf
     return chosen, cnt
+
+
+def _counts(problem: _Problem, chosen: Sequence[int]) -> NDArray[np.int64]:
+    cnt = np.zeros(problem.n_dem, dtype=np.int64)
+    for j in chosen:
+        cnt[problem.cols(j)] += 1
+    return cnt
 
 
 def _interchange(
@@ -239,48 +268,111 @@ def _interchange(
     deadline: float,
     max_swaps: int,
 ) -> tuple[list[int], int, str]:
-    """1-opt interchange: for each chosen site in turn, swap it for the unchosen candidate that
-    gains most, while that gains; until a full pass without improvement (a local optimum)."""
+    """1-opt interchange, best improvement: evaluate every (chosen site s, unchosen candidate c)
+    swap at once and apply the best while it gains; stops at a local optimum.
+
+    The gain of swapping s for c is ``gain0[c] + Σ_{i only covered by s, c covers i} w_i − loss[s]``
+    with ``gain0`` the weight c would add now and ``loss[s]`` the weight only s covers; the middle
+    term for all pairs is one sparse product (k × n_demand) @ (n_demand × n_candidates).
+    """
     tol = 1e-9 * max(1.0, float(weight.sum()))
-    free = cnt == 0
-    gain0 = problem.spread(np.flatnonzero(free & (weight > 0)), weight[free & (weight > 0)])
+    gain0 = problem.a @ np.where(cnt == 0, weight, 0.0)
     blocked = ~problem.allowed.copy()
     blocked[chosen] = True
-    swaps = 0
-    pos = 0
-    since_improvement = 0
     k = len(chosen)
-    while since_improvement < k:
+    swaps = 0
+    while True:
         if time.perf_counter() > deadline:
             return chosen, swaps, "time_limit"
         if swaps >= max_swaps:
             return chosen, swaps, "swap_limit"
-        s = chosen[pos]
+        ch = np.asarray(chosen, dtype=np.int64)
+        starts = problem.a.indptr[ch]
+        pos, off = _ragged(problem.a.indptr[ch + 1] - starts)
+        dem = problem.a.indices[starts[pos] + off]
+        only = cnt[dem] == 1
+        pos, dem = pos[only], dem[only]
+        loss = np.bincount(pos, weights=weight[dem], minlength=k)
+        s_mat = sp.csr_array((weight[dem], (pos, dem)), shape=(k, problem.n_dem))
+        delta = (s_mat @ problem.at).toarray() + gain0[None, :] - loss[:, None]
+        delta[:, blocked] = -np.inf
+        flat = int(np.argmax(delta))
+        p, c = divmod(flat, problem.n_cand)
+        if not delta[p, c] > tol:
+            return chosen, swaps, "local_optimum"
+        s = chosen[p]
         cols_s = problem.cols(s)
-        only_s = cols_s[cnt[cols_s] == 1]
-        loss = float(weight[only_s].sum())
-        delta = gain0 + problem.spread(only_s, weight[only_s]) - loss
-        delta[blocked] = -np.inf
-        c = int(np.argmax(delta))
-        if delta[c] > tol:
-            # remove s
-            cnt[cols_s] -= 1
-            freed = cols_s[cnt[cols_s] == 0]
-            gain0 += problem.spread(freed, weight[freed])
-            # add c
-            cols_c = problem.cols(c)
-            taken = cols_c[cnt[cols_c] == 0]
-            cnt[cols_c] += 1
-            gain0 -= problem.spread(taken, weight[taken])
-            chosen[pos] = c
-            blocked[s] = not problem.allowed[s]
-            blocked[c] = True
-            swaps += 1
-            since_improvement = 0
+        cnt[cols_s] -= 1
+        freed = cols_s[cnt[cols_s] == 0]
+        gain0 += problem.spread(freed, weight[freed])
+        cols_c = problem.cols(c)
+        taken = cols_c[cnt[cols_c] == 0]
+        cnt[cols_c] += 1
+        gain0 -= problem.spread(taken, weight[taken])
+        chosen[p] = c
+        blocked[s] = not problem.allowed[s]
+        blocked[c] = True
+        swaps += 1
+
+
+def _rows(m: sp.csr_array, rows: IntArray) -> IntArray:
+    """Column indices of the given rows of a CSR matrix, concatenated."""
+    starts = m.indptr[rows]
+    owner, offset = _ragged(m.indptr[rows + 1] - starts)
+    return m.indices[starts[owner] + offset]
+
+
+def _neighbours(problem: _Problem, chosen: list[int], q: int, n: int) -> IntArray:
+    """Positions of ``chosen[q]`` and its n − 1 nearest chosen sites, nearness being how much of a
+    site's coverage lies within two steps (demand → candidates → demand) of ``chosen[q]``."""
+    near_cands = np.unique(_rows(problem.at, problem.cols(chosen[q])))
+    two_step = np.zeros(problem.n_dem, dtype=bool)
+    two_step[_rows(problem.a, near_cands)] = True
+    ch = np.asarray(chosen, dtype=np.int64)
+    starts = problem.a.indptr[ch]
+    owner, offset = _ragged(problem.a.indptr[ch + 1] - starts)
+    score = np.bincount(owner, weights=two_step[problem.a.indices[starts[owner] + offset]], minlength=len(ch))
+    score[q] = np.inf
+    return np.argsort(-score, kind="stable")[:n]
+
+
+def _iterated_local_search(
+    problem: _Problem,
+    chosen: list[int],
+    weight: FloatArray,
+    rounds: int,
+    seed: int,
+    deadline: float,
+    max_swaps: int,
+) -> tuple[list[int], int, str]:
+    """Greedy + interchange, then ``rounds`` kicks: drop ~k/10 sites (alternately a random site with
+    its nearest chosen neighbours, and random sites), refill greedily without them, interchange
+    again; keep the best.  Seeded, so a run repeats exactly."""
+    rng = np.random.default_rng(seed)
+    cnt = _counts(problem, chosen)
+    best, swaps, status = _interchange(problem, list(chosen), cnt, weight, deadline, max_swaps)
+    best_w = float(weight[_counts(problem, best) > 0].sum())
+    k = len(best)
+    drop_n = max(1, math.ceil(k / 10))
+    spare = int(problem.allowed.sum()) - k
+    for kick in range(rounds if spare >= drop_n else 0):
+        if status != "local_optimum":
+            break
+        if kick % 2 == 0:
+            drop = set(_neighbours(problem, best, int(rng.integers(k)), drop_n).tolist())
         else:
-            since_improvement += 1
-        pos = (pos + 1) % k
-    return chosen, swaps, "local_optimum"
+            drop = set(rng.choice(k, size=drop_n, replace=False).tolist())
+        kept = [j for q, j in enumerate(best) if q not in drop]
+        removed = [best[q] for q in drop]
+        cur, cnt = _greedy(problem, drop_n, weight, kept, _counts(problem, kept), tabu=removed)
+        if len(cur) < k:
+            continue
+        cur, n_sw, status = _interchange(problem, cur, cnt, weight, deadline, max_swaps - swaps)
+        swaps += n_sw
+        cur_w = float(weight[cnt > 0].sum())
+        if cur_w > best_w + 1e-9 * max(1.0, best_w):
+            best, best_w = cur, cur_w
+    return best, swaps, status
 
 
 def _covered(problem: _Problem, chosen: list[int] | IntArray) -> BoolArray:
@@ -359,6 +451,8 @@ def mclp(
     method: str = "heuristic",
     time_limit_s: float = 60.0,
     max_swaps: int = 100_000,
+    perturbations: int = 10,
+    seed: int = 0,
     mip_rel_gap: float = 1e-6,
 ) -> MCLPResult:
     """Choose ``k`` new sites maximising covered demand weight (existing coverage fixed).
@@ -391,7 +485,9 @@ def mclp(
         status = "greedy"
         if method == "heuristic":
             greedy_w = float(problem.w[_covered(problem, chosen)].sum())
-            chosen, swaps, status = _interchange(problem, chosen, cnt, weight, t0 + time_limit_s, max_swaps)
+            chosen, swaps, status = _iterated_local_search(
+                problem, chosen, weight, perturbations, seed, t0 + time_limit_s, max_swaps
+            )
     order, marginal, exclusive = _rank(problem, chosen, weight)
     existing_w = float(problem.w[problem.existing].sum())
     covered_w = float(problem.w[_covered(problem, order)].sum())
