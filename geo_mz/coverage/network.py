@@ -31,6 +31,7 @@ gets status ``NO_ROUTE`` and ``nearest_distance_m = inf``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -263,11 +264,16 @@ class RoadGraph:
         return _adjacency(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
 
     @cached_property
-    def _tree(self) -> shapely.STRtree:
-        return shapely.STRtree(self.edge_geometry)
+    def _pieces(self) -> _Pieces:
+        return _Pieces.build(self.edge_geometry, self.edge_length_m)
 
     def snap(self, xy: ArrayLike, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> Snap:
-        """Place points on the nearest edge (ties: the lowest edge index)."""
+        """Place points on the nearest point of the nearest edge (ties: the lowest edge index).
+
+        Exact: the edges are cut into pieces of at most ``_PIECE_M`` metres; a ``cKDTree`` of the
+        piece midpoints gives candidates, and a point is settled when no farther midpoint can hide
+        a nearer piece (else all pieces within reach are checked).
+        """
         pts_xy = check_xy("xy", xy)
         limit = check_distance("max_snap_m", max_snap_m)
         n = pts_xy.shape[0]
@@ -276,25 +282,104 @@ class RoadGraph:
         dist = np.full(n, np.inf)
         on_road = np.full((n, 2), np.nan)
         if n:
-            pts = shapely.points(pts_xy)
-            (pi, ei), _ = self._tree.query_nearest(
-                pts, max_distance=max(limit, 1e-9), return_distance=True, all_matches=True
-            )
-            # all_matches: keep the lowest edge index among equally near edges (deterministic).
-            order = np.lexsort((ei, pi))
-            pi, ei = pi[order], ei[order]
-            firsts = np.concatenate([[True], pi[1:] != pi[:-1]]) if pi.size else np.zeros(0, bool)
-            pi, ei = pi[firsts], ei[firsts]
-            geoms = self.edge_geometry[ei]
-            t = np.clip(shapely.line_locate_point(geoms, pts[pi]), 0.0, self.edge_length_m[ei])
-            foot = shapely.get_coordinates(shapely.line_interpolate_point(geoms, t))
-            d = _distance(pts_xy[pi, 0] - foot[:, 0], pts_xy[pi, 1] - foot[:, 1])
-            within = d <= limit
-            pi, ei, t, foot, d = pi[within], ei[within], t[within], foot[within], d[within]
+            pi, ei, t, foot, d = self._pieces.nearest(pts_xy, limit)
             edge[pi], offset[pi], dist[pi], on_road[pi] = ei, t, d, foot
         ok = edge >= 0
         _readonly(edge, offset, dist, on_road, ok)
         return Snap(edge, offset, dist, on_road, ok)
+
+
+#: Edges are cut into pieces of at most this length for snapping (smaller: tighter search bound).
+_PIECE_M: Final = 25.0
+
+
+@dataclass(frozen=True, eq=False)
+class _Pieces:
+    """Straight pieces of all edges (<= ``_PIECE_M`` long) with a KD-tree of their midpoints."""
+
+    a: FloatArray  # (p, 2) start
+    b: FloatArray  # (p, 2) end
+    edge: IntArray
+    offset0: FloatArray  # distance along the edge at the piece start
+    half: float  # the largest half-length
+    tree: cKDTree
+
+    @classmethod
+    def build(cls, geoms: NDArray[np.object_], edge_length: FloatArray) -> _Pieces:
+        coords, owner = shapely.get_coordinates(geoms, return_index=True)
+        same = owner[1:] == owner[:-1]
+        a, b, e = coords[:-1][same], coords[1:][same], owner[:-1][same]
+        seg = _distance(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        cum = np.cumsum(seg)
+        first = np.ones(e.shape[0], dtype=bool)
+        first[1:] = e[1:] != e[:-1]
+        base = np.maximum.accumulate(np.where(first, cum - seg, 0.0))
+        start = cum - seg - base  # offset of each segment start along its edge
+        # the float sums may differ from GEOS's length by an ulp: keep offsets within the edge
+        start = np.minimum(start, edge_length[e])
+        k = np.maximum(np.ceil(seg / _PIECE_M).astype(np.int64), 1)
+        owner_seg, q = _ragged(k)
+        f0 = (q / k[owner_seg])[:, None]
+        f1 = ((q + 1) / k[owner_seg])[:, None]
+        pa = a[owner_seg] + f0 * (b - a)[owner_seg]
+        pb = a[owner_seg] + f1 * (b - a)[owner_seg]
+        off0 = start[owner_seg] + f0[:, 0] * seg[owner_seg]
+        half = float((seg / k).max()) / 2 if seg.size else 0.0
+        return cls(pa, pb, e[owner_seg], off0, half, cKDTree((pa + pb) / 2))
+
+    def _project(self, p: FloatArray, piece: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Foot, offset along the edge and distance of points p on the given pieces."""
+        a, b = self.a[piece], self.b[piece]
+        ab = b - a
+        ap = p - a
+        ll = (ab * ab).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(ll > 0, (ap * ab).sum(axis=-1) / ll, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        foot = a + t[..., None] * ab
+        d = _distance(p[..., 0] - foot[..., 0], p[..., 1] - foot[..., 1])
+        return foot, self.offset0[piece] + t * np.sqrt(ll), d
+
+    def nearest(
+        self, xy: FloatArray, limit: float
+    ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
+        """(point, edge, offset, foot, distance) for the points within ``limit`` of an edge."""
+        n = xy.shape[0]
+        k = min(12, self.edge.shape[0])
+        r, cand = self.tree.query(xy, k=k, workers=-1)
+        r, cand = r.reshape(n, k), cand.reshape(n, k)
+        foot, off, d = self._project(xy[:, None, :], cand)
+        # nearest candidate; ties by lowest edge index
+        key = np.lexsort((self.edge[cand], d), axis=-1)[:, 0] if k > 1 else np.zeros(n, np.int64)
+        rows = np.arange(n)
+        best = cand[rows, key]
+        best_d = d[rows, key]
+        best_off = off[rows, key]
+        best_foot = foot[rows, key]
+        # settled: every other midpoint is too far to hide a nearer piece; or hopeless: beyond reach
+        settled = (r[:, -1] > best_d + self.half) | (k == self.edge.shape[0])
+        hopeless = r[:, 0] - self.half > limit
+        redo = np.flatnonzero(~settled & ~hopeless)
+        if redo.size:
+            reach = np.minimum(best_d[redo], limit) + self.half + 1e-9
+            lists = self.tree.query_ball_point(xy[redo], reach, workers=-1)
+            lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=redo.size)
+            near = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
+            own = np.repeat(np.arange(redo.size), lens)
+            f, o, dd = self._project(xy[redo][own], near)
+            order = np.lexsort((self.edge[near], dd, own))
+            first = np.ones(order.shape[0], dtype=bool)
+            first[1:] = own[order][1:] != own[order][:-1]
+            pick = order[first]
+            i = redo[own[pick]]
+            better = (dd[pick] < best_d[i]) | (
+                (dd[pick] == best_d[i]) & (self.edge[near[pick]] < self.edge[best[i]])
+            )
+            i, pick = i[better], pick[better]
+            best[i], best_d[i], best_off[i], best_foot[i] = near[pick], dd[pick], o[pick], f[pick]
+        ok = (best_d <= limit) & ~(hopeless & (best_d > limit))
+        e = self.edge[best]
+        return rows[ok], e[ok], best_off[ok], best_foot[ok], best_d[ok]
 
 
 def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -792,3 +792,27 @@ def test_lscp_nothing_to_cover() -> None:
     pairs, w, _ = _instance(1, n=30, c=4)
     res = lscp(pairs, existing_covered=np.ones(30, bool))
     assert res.n_sites == 0 and res.uncoverable.size == 0
+
+
+def test_snap_matches_shapely_nearest_distance() -> None:
+    # curved multi-vertex roads and points near, between and far from them (all search paths)
+    rng = np.random.default_rng(21)
+    lines = []
+    for _ in range(40):
+        start = rng.uniform(0, 3000, 2)
+        steps = rng.normal(0, 90, (rng.integers(2, 7), 2))
+        lines.append(LineString(np.vstack([start, start + np.cumsum(steps, axis=0)]) + [X0, Y0]))
+    graph = RoadGraph.from_lines(lines)
+    pts = np.vstack([rng.uniform(-500, 3500, (400, 2)), rng.uniform(-3000, -2000, (5, 2))]) + [X0, Y0]
+    snap = graph.snap(pts, max_snap_m=800.0)
+    geoms = graph.edge_geometry
+    want = np.array([min(g.distance(Point(p)) for g in geoms) for p in pts])
+    ok = want <= 800.0
+    assert np.array_equal(snap.ok, ok)
+    assert np.allclose(snap.distance_m[ok], want[ok], atol=1e-6)
+    # the offset locates the foot on its edge
+    on = np.array(
+        [geoms[e].interpolate(t).coords[0] for e, t in zip(snap.edge[ok], snap.offset_m[ok], strict=True)]
+    )
+    assert np.allclose(on, snap.xy[ok], atol=1e-6)
+    assert np.isinf(snap.distance_m[~ok]).all() and (snap.edge[~ok] == -1).all()
