@@ -16,6 +16,8 @@ GEO_MZ_NAMING_WORKFLOW  naming-case periods in days as JSON, e.g. {"notice_days"
 GEO_MZ_NUMBERING        house-numbering rules as JSON, e.g. {"convention": "beijing", "spacing_m": 20,
                         "suffix_scheme": "zhiyi", "skip_numbers": [4, 13, 14]} (per road: NumberingProfile)
 GEO_MZ_ADDRESS_WORKFLOW house-number case deadline as JSON, e.g. {"working_days": 10, "holidays": ["2026-10-01"]}
+GEO_MZ_MARKER_RULES     boundary-marker quality tolerances as JSON, e.g. {"max_offset_m": 5, "disabled": ["BM05"]}
+GEO_MZ_MARKER_MOVED_TOLERANCE_M  GNSS offset (m) above which an "intact" marker is flagged (default 0.5)
 GEO_MZ_PUBLIC_URL       absolute base URL printed in certificate QR codes (default http://127.0.0.1:8000)
 """
 
@@ -192,6 +194,8 @@ GEO_MZ_PLACENAME_RULEPACK = os.environ.get("GEO_MZ_PLACENAME_RULEPACK", "default
 GEO_MZ_NAMING_WORKFLOW = json.loads(os.environ.get("GEO_MZ_NAMING_WORKFLOW", "{}") or "{}")
 GEO_MZ_NUMBERING = json.loads(os.environ.get("GEO_MZ_NUMBERING", "{}") or "{}")
 GEO_MZ_ADDRESS_WORKFLOW = json.loads(os.environ.get("GEO_MZ_ADDRESS_WORKFLOW", "{}") or "{}")
+GEO_MZ_MARKER_RULES = json.loads(os.environ.get("GEO_MZ_MARKER_RULES", "{}") or "{}")
+GEO_MZ_MARKER_MOVED_TOLERANCE_M = float(os.environ.get("GEO_MZ_MARKER_MOVED_TOLERANCE_M", "0.5"))
 GEO_MZ_PUBLIC_URL = os.environ.get("GEO_MZ_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 GEO_MZ_OSM_TILE_URL = os.environ.get("GEO_MZ_OSM_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 

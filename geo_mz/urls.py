@@ -1,7 +1,8 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -9,8 +10,16 @@ urlpatterns = [
     path("api/", include("geo_mz.api.urls")),
     path("", include("geo_mz.web.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (inspection photos, marker sketches, decision documents) are for signed-in users only,
+# in development and production alike (a county intranet needs no separate media server).
+urlpatterns.insert(
+    0,
+    re_path(
+        rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+        login_required(serve),
+        {"document_root": settings.MEDIA_ROOT},
+    ),
+)
 
 admin.site.site_header = "geo-mz 民政地理信息系统"
 admin.site.site_title = "geo-mz"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import tempfile
 import zipfile
 from pathlib import Path
@@ -218,7 +219,9 @@ class BoundaryLineViewSet(viewsets.ViewSet):
                     "kind": i.kind,
                     "codes": list(i.codes),
                     "area_m2": round(i.area_m2, 1),
-                    "location": _lonlat_xy(i.location.x, i.location.y),
+                    "location": _lonlat_xy(i.location.x, i.location.y)
+                    if not i.location.is_empty and math.isfinite(i.location.x)
+                    else None,
                     "message": i.message,
                 }
                 for i in run.issues
@@ -337,6 +340,19 @@ class MarkerViewSet(viewsets.ViewSet):
             fields["responsible_code"] = fields.pop("responsible")
         m = services.marker_update(int(pk), user=request.user, expected_version=version, **fields)
         return Response(marker_feature(m))
+
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def photos(self, request, pk=None):
+        """Add photos (and optionally the 点之记 sketch) to a marker's record."""
+        m = services.marker_photos_add(
+            int(pk),
+            photos=_uploads(request.FILES.getlist("photos")),
+            sketch=_uploads([request.FILES["sketch"]])[0] if "sketch" in request.FILES else None,
+            user=request.user,
+        )
+        body = marker_feature(m)
+        body["properties"]["photos"] = [p.file.url for p in m.photos.all()]
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     def reset(self, request, pk=None):

@@ -9,6 +9,7 @@ inspection only for itself.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from geo_mz.boundaries.models import (
     Marker,
     MarkerFinding,
     MarkerKind,
+    MarkerPhoto,
     SegmentFinding,
 )
 from geo_mz.core.errors import ConflictError
@@ -305,6 +307,67 @@ def line_update(line_id: int, *, user=None, expected_version: str | None = None,
     return line
 
 
+@transaction.atomic
+def line_split(line_id: int, *, at_markers: Sequence[str], user=None) -> list[BoundaryLine]:
+    """Split a line into sections (分段管理) at the given markers: the whole line is retired and
+    sections 1…n with the same code take its place (lineage via `previous`); each marker moves to the
+    section it lies on, and the inspection history carries over through the lineage."""
+    from shapely.ops import substring
+
+    line = (
+        BoundaryLine.objects.select_for_update(of=("self",))
+        .select_related("division_a", "division_b")
+        .get(pk=line_id)
+    )
+    _guard(user, line.side_codes)
+    if line.status == LifecycleStatus.RETIRED or line.section:
+        raise ConflictError(f"界线 {line} 已撤销或已是分段 / retired or already a section", "state")
+    merged = shapely.line_merge(to_shapely(line.geom))
+    if merged.geom_type != "LineString":
+        raise ValidationError(
+            {"geom": "界线由多段不连续的线组成，无法按界桩分段 / the line is not one continuous part"}
+        )
+    markers = {m.number: m for m in Marker.objects.filter(line=line).exclude(status=LifecycleStatus.RETIRED)}
+    unknown = [n for n in at_markers if n not in markers]
+    if unknown:
+        raise ValidationError({"at_markers": f"界线上没有界桩 {'、'.join(unknown)} / no such marker"})
+    cuts = sorted({merged.project(shapely.Point(markers[n].point.x, markers[n].point.y)) for n in at_markers})
+    cuts = [c for c in cuts if 1.0 < c < merged.length - 1.0]
+    if not cuts:
+        raise ValidationError({"at_markers": "分段点不能位于界线端点 / the split points are at the ends"})
+    bounds = [0.0, *cuts, merged.length]
+    line.status = LifecycleStatus.RETIRED
+    _save(line, user)
+    sections = []
+    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False), start=1):
+        part = substring(merged, start, end)
+        section = BoundaryLine(
+            code=line.code,
+            name=line.name,
+            level=line.level,
+            division_a=line.division_a,
+            division_b=line.division_b,
+            section=i,
+            agreement_no=line.agreement_no,
+            agreement_date=line.agreement_date,
+            approving_authority=line.approving_authority,
+            geom=_multiline(part),
+            length_m=part.length,
+            derived_tolerance_m=line.derived_tolerance_m,
+            previous=line,
+            decision=line.decision,
+            inspection_interval_years=line.inspection_interval_years,
+            synthetic=line.synthetic,
+        )
+        _save(section, user)
+        sections.append((start, end, section))
+    for m in markers.values():
+        c = merged.project(shapely.Point(m.point.x, m.point.y))
+        target = next(sec for start, end, sec in sections if c <= end + 1e-6)
+        Marker.objects.filter(pk=m.pk).update(line=target)
+    return [sec for _, _, sec in sections]
+
+
 def tri_junctions(line: BoundaryLine) -> list[BaseGeometry]:
     """End points of the line shared with another current line of the same level: where three
     divisions meet."""
@@ -487,6 +550,26 @@ def _lock_marker(marker_id: int, expected_version: int | None) -> Marker:
 
 
 @transaction.atomic
+def marker_photos_add(
+    marker_id: int, *, photos: Sequence[PhotoUpload] = (), sketch: PhotoUpload | None = None, user=None
+) -> Marker:
+    """Photos and the 点之记 sketch of a marker's registration record."""
+    marker = _lock_marker(marker_id, None)
+    _guard(user, marker.line.side_codes)
+    if not photos and sketch is None:
+        raise ValidationError({"photos": "请选择照片或略图 / choose a photo or a sketch"})
+    for p in [*photos, *([sketch] if sketch else [])]:
+        _check_photo(p)
+    for p in photos:
+        MarkerPhoto.objects.create(marker=marker, file=ContentFile(p.content, name=p.name), caption=p.name)
+    if sketch is not None:
+        marker.sketch.save(sketch.name, ContentFile(sketch.content), save=False)
+    marker.version += 1
+    _save(marker, user)
+    return marker
+
+
+@transaction.atomic
 def marker_replace(marker_id: int, *, point: Point, user=None, expected_version: int | None = None) -> Marker:
     """重新埋设 (reset) at a new position, agreed by both sides: the old marker is retired and a
     successor with the same number and the new position is created (lineage via `previous`)."""
@@ -558,7 +641,7 @@ def marker_quality(
         to_shapely(line.geom),
         inputs,
         tri_junctions=tri_junctions(line),
-        rules=quality or rules.QualityRules.from_dict(getattr(settings, "GEO_MZ_MARKER_RULES", {})),
+        rules=quality or rules.QualityRules.from_dict(settings.GEO_MZ_MARKER_RULES),
     )
 
 
@@ -701,7 +784,6 @@ class PhotoUpload:
 
 
 def _check_photo(photo: PhotoUpload) -> None:
-    import io
 
     from PIL import Image, UnidentifiedImageError
 
@@ -748,7 +830,7 @@ def finding_record(
         have_photos,
         shapely.Point(measured.x, measured.y) if measured is not None else None,
         recorded,
-        moved_tolerance_m=float(getattr(settings, "GEO_MZ_MARKER_MOVED_TOLERANCE_M", 0.5)),
+        moved_tolerance_m=settings.GEO_MZ_MARKER_MOVED_TOLERANCE_M,
     )
     errors = [p for p in problems if p.severity == "error"]
     if errors:

@@ -62,8 +62,8 @@ def test_inspection_through_the_api(honghu_line, side_users):
     )
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
-    markers = honghu_line.markers.order_by("seq")
-    first = markers.first()
+    markers = list(honghu_line.markers.order_by("seq", "letter"))
+    first = markers[0]
     lon, lat = crs.projected_to_lonlat(first.point.x, first.point.y + 3, settings.GEO_MZ_SRID)
     r = a.post(
         f"/api/inspections/{pk}/findings/",
@@ -123,3 +123,42 @@ def test_schema_lists_boundary_endpoints():
     schema = APIClient().get("/api/schema/?format=json").json()
     for path in ("/api/boundary-lines/", "/api/inspections/{id}/confirm/", "/api/boundaries/schedule/"):
         assert path in schema["paths"], path
+
+
+def test_marker_photos_and_sketch(honghu_line, side_users):
+    c = _client(side_users[1])
+    m = honghu_line.markers.order_by("seq", "letter").first()
+    r = c.post(
+        f"/api/boundary-markers/{m.pk}/photos/",
+        {"photos": [_png("a.png"), _png("b.png")], "sketch": _png("sketch.png")},
+        format="multipart",
+    )
+    assert r.status_code == 201, r.content
+    assert len(r.json()["properties"]["photos"]) == 2
+    m.refresh_from_db()
+    assert m.sketch.name.endswith(".png")
+    bad = c.post(f"/api/boundary-markers/{m.pk}/photos/", {"photos": [_bad("x.jpg")]}, format="multipart")
+    assert bad.status_code == 400 and "x.jpg" in bad.json()["detail"]
+    assert m.photos.count() == 2
+
+
+def _bad(name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, b"not an image", content_type="image/jpeg")
+
+
+def test_uploaded_photos_are_served_to_signed_in_users_only(honghu_line, side_users):
+    from django.test import Client
+
+    m = honghu_line.markers.order_by("seq", "letter").first()
+    url = (
+        _client(side_users[1])
+        .post(f"/api/boundary-markers/{m.pk}/photos/", {"photos": [_png("p.png")]}, format="multipart")
+        .json()["properties"]["photos"][0]
+    )
+    assert Client().get(url).status_code == 302  # to the login page
+    c = Client()
+    c.force_login(side_users[0])
+    r = c.get(url)
+    assert r.status_code == 200 and b"".join(r.streaming_content).startswith(b"\x89PNG")

@@ -37,7 +37,7 @@ def _fill_template(inspection, rows: dict[str, tuple], tmp_path):
 
 
 def test_findings_template_import_dry_run_then_commit(open_inspection, side_users, tmp_path):
-    markers = list(open_inspection.line.markers.order_by("seq"))
+    markers = list(open_inspection.line.markers.order_by("seq", "letter"))
     lost = markers[1].number
     path = _fill_template(open_inspection, {lost: ("丢失", "否", "lost.png")}, tmp_path)
 
@@ -56,7 +56,7 @@ def test_findings_template_import_dry_run_then_commit(open_inspection, side_user
 
 
 def test_findings_import_reports_each_bad_row_and_writes_nothing(open_inspection, side_users, tmp_path):
-    markers = list(open_inspection.line.markers.order_by("seq"))
+    markers = list(open_inspection.line.markers.order_by("seq", "letter"))
     path = _fill_template(
         open_inspection,
         {
@@ -79,7 +79,7 @@ def test_gnss_csv_updates_offsets(open_inspection, side_users, tmp_path):
     from tests.boundaries.conftest import record_all
 
     record_all(open_inspection, side_users[0])
-    markers = list(open_inspection.line.markers.order_by("seq"))
+    markers = list(open_inspection.line.markers.order_by("seq", "letter"))
     lines = ["界桩编号,经度,纬度"]
     for m in markers[:2]:
         lon, lat = crs.projected_to_lonlat(m.point.x, m.point.y + 3.0, settings.GEO_MZ_SRID)
@@ -123,7 +123,7 @@ def test_marker_table_and_geopackage(honghu_line, tmp_path):
     lines = pyogrio.read_dataframe(path, layer="boundary_lines")
     assert "洪湖赤壁线" in set(lines["名称"]) and lines.crs.to_epsg() == 4490
     markers = pyogrio.read_dataframe(path, layer="boundary_markers")
-    m = honghu_line.markers.order_by("seq").first()
+    m = honghu_line.markers.order_by("seq", "letter").first()
     row = markers[markers["编号"] == m.number].iloc[0]
     lon, lat = crs.projected_to_lonlat(m.point.x, m.point.y, settings.GEO_MZ_SRID)
     assert abs(row.geometry.x - lon) < 1e-7 and abs(row.geometry.y - lat) < 1e-7

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _first_marker(inspection) -> Marker:
-    return inspection.line.markers.exclude(status="retired").order_by("seq").first()
+    return inspection.line.markers.exclude(status="retired").order_by("seq", "letter").first()
 
 
 def test_marker_measured_3_m_away_reports_a_3_m_offset(open_inspection, side_users):

@@ -103,7 +103,7 @@ def test_line_edit_keeps_geometry_and_checks_jurisdiction(make_user, honghu_line
 
 
 def test_demo_markers_are_numbered_along_the_line_with_tri_junction_markers(honghu_line):
-    markers = list(Marker.objects.filter(line=honghu_line).order_by("seq"))
+    markers = list(Marker.objects.filter(line=honghu_line).order_by("seq", "letter"))
     assert len(markers) >= 3
     assert sorted({m.seq for m in markers}) == list(range(1, max(m.seq for m in markers) + 1))
     assert all(m.number.startswith(honghu_line.code + "-") for m in markers)
@@ -115,7 +115,7 @@ def test_demo_markers_are_numbered_along_the_line_with_tri_junction_markers(hong
 
 def test_marker_created_far_from_the_line_is_flagged(make_user, honghu_line):
     team = make_user(roles.BOUNDARY_TEAM, jurisdiction_code="421281")
-    first = honghu_line.markers.order_by("seq").first()
+    first = honghu_line.markers.order_by("seq", "letter").first()
     last_seq = honghu_line.markers.order_by("-seq").first().seq
     m = services.marker_create(
         honghu_line.pk, point=Point(first.point.x + 200, first.point.y, srid=first.point.srid), user=team
@@ -140,7 +140,7 @@ def test_marker_coordinates_in_the_wrong_zone_or_swapped_are_refused():
 
 def test_marker_reset_retires_and_links(make_user, honghu_line):
     team = make_user(roles.BOUNDARY_TEAM, jurisdiction_code="421281")
-    m = honghu_line.markers.order_by("seq").first()
+    m = honghu_line.markers.order_by("seq", "letter").first()
     new = services.marker_replace(
         m.pk, point=Point(m.point.x + 2, m.point.y, srid=m.point.srid), user=team, expected_version=m.version
     )
@@ -148,3 +148,29 @@ def test_marker_reset_retires_and_links(make_user, honghu_line):
     assert m.status == "retired" and new.previous == m and new.number == m.number
     with pytest.raises(ConflictError):
         services.marker_update(m.pk, user=team, material="x")
+
+
+def test_split_into_sections_keeps_markers_and_schedule(make_user):
+    import datetime as dt
+
+    from geo_mz.boundaries import selectors
+
+    team = make_user(roles.BOUNDARY_TEAM, jurisdiction_code="421281")
+    line = BoundaryLine.objects.get(name="嘉鱼赤壁线", status="active")
+    markers = list(line.markers.order_by("seq", "letter"))
+    middle = markers[len(markers) // 2]
+    sections = services.line_split(line.pk, at_markers=[middle.number], user=team)
+    assert [s.section for s in sections] == [1, 2]
+    assert sum(s.length_m for s in sections) == pytest.approx(line.length_m, rel=1e-6)
+    assert sum(s.markers.count() for s in sections) == len(markers)
+    line.refresh_from_db()
+    assert line.status == "retired" and all(s.previous == line for s in sections)
+    states = {
+        (s.line.name, s.line.section): s for s in selectors.line_schedules(dt.date(2026, 11, 23), "421281")
+    }
+    assert states[("嘉鱼赤壁线", 1)].last_regular_year == 2023  # the 2023 round carries over
+    with pytest.raises(ConflictError):
+        services.line_split(sections[0].pk, at_markers=[middle.number], user=team)
+    other = BoundaryLine.objects.get(name="洪湖赤壁线", status="active")
+    with pytest.raises(ValidationError):
+        services.line_split(other.pk, at_markers=["NO-SUCH"], user=team)
