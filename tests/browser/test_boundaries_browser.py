@@ -42,7 +42,7 @@ def test_two_sides_confirm_an_inspection_in_the_browser(live_server, demo_county
         participants_b="赤壁市民政局 乙",
         user=chibi,
     )
-    markers = list(line.markers.order_by("seq"))
+    markers = list(line.markers.order_by("seq", "letter"))
     for m in markers[1:]:
         services.finding_record(insp.pk, marker_id=m.pk, condition="intact", repainted=True, user=chibi)
     photo = tmp_path / "damaged.png"
