@@ -837,7 +837,7 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
     }
     # the road layers are built from the two files above, the address layers from the roads
     # (late import: gis_data.roads and gis_data.addresses import this module)
-    from gis_data import addresses, roads
+    from gis_data import addresses, facilities, roads
 
     network = roads.build_roads(
         json.loads(blobs[TOWNSHIPS_FILE]), json.loads(blobs[VILLAGES_FILE]), demo.seed
@@ -857,6 +857,7 @@ def write(demo: DemoData, out_dir: Path = DEMO_DIR) -> dict[str, str]:
     manifest = roads.add_to_manifest(manifest, address_blobs, address_data.counts)
     blobs.update(address_blobs)
     hashes.update({name: _sha256(data) for name, data in address_blobs.items()})
+    manifest = facilities.add_to_demo(blobs, hashes, manifest, demo.seed)
     blobs[MANIFEST_FILE] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode(
         "utf-8"
     )
