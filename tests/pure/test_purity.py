@@ -26,6 +26,7 @@ PURE_MODULES = [
     "geo_mz.core.errors",
     "geo_mz.core.statemachine",
     "gis_data.addresses",
+    "gis_data.facilities",
     "geo_mz.addresses.numbering",
     "geo_mz.addresses.parse",
     "geo_mz.addresses.documents",
