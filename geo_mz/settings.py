@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "geo_mz.placenames",
     "geo_mz.addresses",
     "geo_mz.boundaries",
+    "geo_mz.facilities",
+    "geo_mz.coverage",
     "geo_mz.demo",
     "geo_mz.api",
     "geo_mz.web",

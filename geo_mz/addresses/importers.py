@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from geo_mz.addresses import documents, services
@@ -25,10 +24,16 @@ from geo_mz.addresses.models import Address, AddressKind, VillageCampaign
 from geo_mz.addresses.parse import normalize
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
-from geo_mz.core.geofile import GeoFileError, read_vector
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
-from geo_mz.core.tables import RowRejected, cell_date, cell_text, column_map, read_table, row_savepoint
+from geo_mz.core.tables import (
+    RowRejected,
+    cell_date,
+    cell_text,
+    lonlat_cells,
+    row_savepoint,
+    table_rows,
+)
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import PlaceName
 
@@ -77,42 +82,7 @@ TEMPLATE_HEADER = [
 
 
 def _rows_from_file(path: Path, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]] | None:
-    """(row number, field → value) for a table or a GeoPackage (whose points become lon/lat)."""
-    if path.suffix.lower() == ".gpkg":
-        try:
-            data = read_vector(path)
-        except GeoFileError as exc:
-            report.file_error(exc.field, exc.message)
-            return None
-        frame = data.frame.to_crs(epsg=crs.CGCS2000)
-        header = [str(c) for c in frame.columns if c != frame.geometry.name]
-        columns = column_map(header, COLUMNS)
-
-        def gpkg_rows():
-            for i, (_, rec) in enumerate(frame.iterrows(), start=1):
-                values = {f: rec[header[c]] for f, c in columns.items()}
-                geom = rec[frame.geometry.name]
-                if geom is not None and geom.geom_type == "Point":
-                    values["lon"], values["lat"] = geom.x, geom.y
-                yield i, values
-
-        return gpkg_rows()
-    try:
-        header, rows = read_table(path)
-    except ValidationError as exc:
-        report.file_error("file", exc.messages[0])
-        return None
-    columns = column_map(header, COLUMNS)
-    missing = [COLUMNS[f][0] for f in ("number",) if f not in columns]
-    if missing:
-        report.file_error(
-            "header", f"缺少列 / missing columns: {', '.join(missing)}；表头 / header: {', '.join(header)}"
-        )
-        return None
-    return (
-        (offset, {f: (values[i] if i < len(values) else None) for f, i in columns.items()})
-        for offset, values in enumerate(rows, start=2)
-    )
+    return table_rows(path, report, COLUMNS, required=("number",))
 
 
 def _number(row: RowResult, value: Any) -> tuple[int | None, str]:
@@ -144,19 +114,7 @@ def _int(row: RowResult, field_name: str, value: Any) -> int | None:
 
 
 def _point(row: RowResult, values: dict, coordinate_system: str) -> Point | None:
-    lon_text, lat_text = cell_text(values.get("lon")), cell_text(values.get("lat"))
-    if not lon_text and not lat_text:
-        row.error("经度/纬度", "须填写门口位置 / the entrance location is required")
-        return None
-    try:
-        lon, lat = crs.to_wgs84(float(lon_text), float(lat_text), coordinate_system)
-        crs.check_lonlat(lon, lat)
-    except ValueError as exc:
-        message = str(exc) if isinstance(exc, crs.CoordinateError) else "须为数字 / lon/lat must be numbers"
-        row.error("经度/纬度", message, f"{lon_text},{lat_text}")
-        return None
-    x, y = crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID)
-    return Point(float(x), float(y), srid=settings.GEO_MZ_SRID)
+    return lonlat_cells(row, values, coordinate_system, srid=settings.GEO_MZ_SRID)
 
 
 def _features_by_name(compound: bool) -> dict[str, list[int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +110,73 @@ def row_savepoint(
     except IntegrityError as exc:
         row.error("row", integrity_message(exc) if integrity_message else str(exc).splitlines()[0])
     return None
+
+
+def table_rows(
+    path: Path, report, columns: dict[str, tuple[str, ...]], required: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, Any]]] | None:
+    """(row number, field → value) for an Excel/CSV table or a GeoPackage/Shapefile (whose points
+    become lon/lat in EPSG:4490 as the `lon`/`lat` fields). File-level problems (unreadable file,
+    missing required columns) go to `report` and return None."""
+    from geo_mz.core import crs
+    from geo_mz.core.geofile import GeoFileError, read_vector
+
+    if path.suffix.lower() in (".gpkg", ".shp", ".zip", ".geojson"):
+        try:
+            data = read_vector(path)
+        except GeoFileError as exc:
+            report.file_error(exc.field, exc.message)
+            return None
+        frame = data.frame.to_crs(epsg=crs.CGCS2000)
+        header = [str(c) for c in frame.columns if c != frame.geometry.name]
+        mapping = column_map(header, columns)
+
+        def vector_rows():
+            for i, (_, rec) in enumerate(frame.iterrows(), start=1):
+                values = {f: rec[header[c]] for f, c in mapping.items()}
+                geom = rec[frame.geometry.name]
+                if geom is not None and geom.geom_type == "Point":
+                    values["lon"], values["lat"] = geom.x, geom.y
+                yield i, values
+
+        return vector_rows()
+    try:
+        header, rows = read_table(path)
+    except ValidationError as exc:
+        report.file_error("file", exc.messages[0])
+        return None
+    mapping = column_map(header, columns)
+    missing = [columns[f][0] for f in required if f not in mapping]
+    if missing:
+        report.file_error(
+            "header", f"缺少列 / missing columns: {', '.join(missing)}；表头 / header: {', '.join(header)}"
+        )
+        return None
+    return (
+        (offset, {f: (values[i] if i < len(values) else None) for f, i in mapping.items()})
+        for offset, values in enumerate(rows, start=2)
+    )
+
+
+def lonlat_cells(
+    row: RowResult, values: dict, coordinate_system: str, *, srid: int, label: str = "经度/纬度"
+):
+    """The `lon`/`lat` cells (in `coordinate_system`: wgs84/cgcs2000, gcj02, bd09) as a projected
+    GEOS point, or None with the row's error (missing, not numbers, swapped, outside China)."""
+    from django.contrib.gis.geos import Point
+
+    from geo_mz.core import crs
+
+    lon_text, lat_text = cell_text(values.get("lon")), cell_text(values.get("lat"))
+    if not lon_text and not lat_text:
+        row.error(label, "须填写位置坐标 / the location is required")
+        return None
+    try:
+        lon, lat = crs.to_wgs84(float(lon_text), float(lat_text), coordinate_system)
+        crs.check_lonlat(lon, lat)
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, crs.CoordinateError) else "须为数字 / lon/lat must be numbers"
+        row.error(label, message, f"{lon_text},{lat_text}")
+        return None
+    x, y = crs.lonlat_to_projected(lon, lat, srid)
+    return Point(float(x), float(y), srid=srid)

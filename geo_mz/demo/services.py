@@ -21,6 +21,7 @@ from geo_mz.core.importing import ImportReport
 from geo_mz.demo.models import LoadedDataset
 from geo_mz.divisions import services as division_services
 from geo_mz.divisions.models import Division
+from geo_mz.facilities import services as facility_services
 from geo_mz.placenames import importers as placename_importers
 from geo_mz.placenames import services as placename_services
 
@@ -29,7 +30,7 @@ SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
 DATASET_NAME = "chibi"
 # Bump when the loading logic changes in a way that should reload unchanged files.
-LOADER_VERSION = "4"
+LOADER_VERSION = "5"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -158,5 +159,10 @@ def demo_load(*, force: bool = False) -> list[DemoStep]:
         "界线、界桩与2023年联检 boundaries, markers, inspections (界线由真实县界推导；界桩与联检为合成)",
         boundary_importers.demo_boundaries_import(),
     )
+    if (DEMO / "chibi_facilities.geojson").exists():
+        run(
+            "民政设施 facilities (合成 synthetic)",
+            facility_services.demo_facilities_import(DEMO / "chibi_facilities.geojson"),
+        )
     LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})
     return steps

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         from geo_mz.placenames.services import feature_kinds_ensure
 
         feature_kinds_ensure()
+        from geo_mz.facilities.services import facility_types_ensure
+
+        facility_types_ensure()
         if options["demo"]:
             call_command("demo_load")
             call_command("demo_admin")
