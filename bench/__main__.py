@@ -9,6 +9,7 @@ from bench import (
     bench_addresses_numbering,
     bench_api,
     bench_boundaries_derive,
+    bench_coverage,
     bench_foundation,
     bench_placenames_rules,
     bench_placenames_search,
@@ -22,6 +23,7 @@ MODULES = [
     bench_placenames_search,
     bench_addresses_numbering,
     bench_boundaries_derive,
+    bench_coverage,
 ]
 
 

@@ -297,8 +297,11 @@ _PIECE_M: Final = 25.0
 class _Pieces:
     """Straight pieces of all edges (<= ``_PIECE_M`` long) with a KD-tree of their midpoints."""
 
-    a: FloatArray  # (p, 2) start
-    b: FloatArray  # (p, 2) end
+    ax: FloatArray  # piece start x, y
+    ay: FloatArray
+    dx: FloatArray  # piece vector
+    dy: FloatArray
+    sq: FloatArray  # squared length
     edge: IntArray
     offset0: FloatArray  # distance along the edge at the piece start
     half: float  # the largest half-length
@@ -325,38 +328,49 @@ class _Pieces:
         pb = a[owner_seg] + f1 * (b - a)[owner_seg]
         off0 = start[owner_seg] + f0[:, 0] * seg[owner_seg]
         half = float((seg / k).max()) / 2 if seg.size else 0.0
-        return cls(pa, pb, e[owner_seg], off0, half, cKDTree((pa + pb) / 2))
+        d = pb - pa
+        return cls(
+            np.ascontiguousarray(pa[:, 0]),
+            np.ascontiguousarray(pa[:, 1]),
+            np.ascontiguousarray(d[:, 0]),
+            np.ascontiguousarray(d[:, 1]),
+            (d * d).sum(axis=1),
+            e[owner_seg],
+            off0,
+            half,
+            cKDTree((pa + pb) / 2),
+        )
 
-    def _project(self, p: FloatArray, piece: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Foot, offset along the edge and distance of points p on the given pieces."""
-        a, b = self.a[piece], self.b[piece]
-        ab = b - a
-        ap = p - a
-        ll = (ab * ab).sum(axis=-1)
+    def _param(self, px: FloatArray, py: FloatArray, piece: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Position t (0–1) of the foot on each piece and the distance to it."""
+        ax, ay, dx, dy, sq = self.ax[piece], self.ay[piece], self.dx[piece], self.dy[piece], self.sq[piece]
+        ux, uy = px - ax, py - ay
         with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(ll > 0, (ap * ab).sum(axis=-1) / ll, 0.0)
-        t = np.clip(t, 0.0, 1.0)
-        foot = a + t[..., None] * ab
-        d = _distance(p[..., 0] - foot[..., 0], p[..., 1] - foot[..., 1])
-        return foot, self.offset0[piece] + t * np.sqrt(ll), d
+            t = np.where(sq > 0, (ux * dx + uy * dy) / sq, 0.0)
+        np.clip(t, 0.0, 1.0, out=t)
+        return t, _distance(ux - t * dx, uy - t * dy)
+
+    def _locate(self, piece: IntArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Foot (x, y) and offset along the edge."""
+        foot = np.column_stack([self.ax[piece] + t * self.dx[piece], self.ay[piece] + t * self.dy[piece]])
+        return foot, self.offset0[piece] + t * np.sqrt(self.sq[piece])
 
     def nearest(
         self, xy: FloatArray, limit: float
     ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
         """(point, edge, offset, foot, distance) for the points within ``limit`` of an edge."""
         n = xy.shape[0]
-        k = min(12, self.edge.shape[0])
+        k = min(8, self.edge.shape[0])
         r, cand = self.tree.query(xy, k=k, workers=-1)
         r, cand = r.reshape(n, k), cand.reshape(n, k)
-        foot, off, d = self._project(xy[:, None, :], cand)
-        # nearest candidate; ties by lowest edge index
-        key = np.lexsort((self.edge[cand], d), axis=-1)[:, 0] if k > 1 else np.zeros(n, np.int64)
+        t, d = self._param(xy[:, :1], xy[:, 1:], cand)
+        # nearest candidate; among equally near ones the lowest edge index
         rows = np.arange(n)
-        best = cand[rows, key]
-        best_d = d[rows, key]
-        best_off = off[rows, key]
-        best_foot = foot[rows, key]
-        # settled: every other midpoint is too far to hide a nearer piece; or hopeless: beyond reach
+        best_d = d.min(axis=1)
+        edge_if_best = np.where(d == best_d[:, None], self.edge[cand], np.iinfo(np.int64).max)
+        col = edge_if_best.argmin(axis=1)
+        best, best_t = cand[rows, col], t[rows, col]
+        # settled: every other midpoint is too far to hide a nearer piece; hopeless: beyond reach
         settled = (r[:, -1] > best_d + self.half) | (k == self.edge.shape[0])
         hopeless = r[:, 0] - self.half > limit
         redo = np.flatnonzero(~settled & ~hopeless)
@@ -366,7 +380,7 @@ class _Pieces:
             lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=redo.size)
             near = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
             own = np.repeat(np.arange(redo.size), lens)
-            f, o, dd = self._project(xy[redo][own], near)
+            tt, dd = self._param(xy[redo, 0][own], xy[redo, 1][own], near)
             order = np.lexsort((self.edge[near], dd, own))
             first = np.ones(order.shape[0], dtype=bool)
             first[1:] = own[order][1:] != own[order][:-1]
@@ -376,10 +390,10 @@ class _Pieces:
                 (dd[pick] == best_d[i]) & (self.edge[near[pick]] < self.edge[best[i]])
             )
             i, pick = i[better], pick[better]
-            best[i], best_d[i], best_off[i], best_foot[i] = near[pick], dd[pick], o[pick], f[pick]
-        ok = (best_d <= limit) & ~(hopeless & (best_d > limit))
-        e = self.edge[best]
-        return rows[ok], e[ok], best_off[ok], best_foot[ok], best_d[ok]
+            best[i], best_d[i], best_t[i] = near[pick], dd[pick], tt[pick]
+        ok = np.flatnonzero(best_d <= limit)
+        foot, offset = self._locate(best[ok], best_t[ok])
+        return ok, self.edge[best[ok]], offset, foot, best_d[ok]
 
 
 def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -426,11 +440,14 @@ def _adjacency(u: IntArray, v: IntArray, w: FloatArray, n: int) -> sp.csr_array:
 
 def _directed(a: IntArray, b: IntArray, w: FloatArray, n: int) -> sp.csr_array:
     """Directed CSR keeping the minimum weight of duplicate arcs (scipy would add them)."""
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = np.ones(a.shape[0], dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, w = a[first], b[first], w[first]
+    key = a * n + b
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(key.shape[0], dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    w = np.minimum.reduceat(w[order], starts) if starts.size else w[order]
+    a, b = a[order][starts], b[order][starts]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
     # built directly (not from COO) so that zero weights stay explicit edges
@@ -499,14 +516,15 @@ def _split(base: RoadGraph, snaps: Sequence[Snap]) -> _Split:
 def _with_sources(
     g: sp.csr_array, node_xy: FloatArray, at_node: IntArray, weight: FloatArray, at_xy: FloatArray
 ) -> tuple[sp.csr_array, FloatArray, IntArray]:
-    """Append one virtual source node per entry, with a single arc (weight) to ``at_node``."""
+    """Append one virtual source node per entry, with a single arc (weight) to ``at_node``; the
+    new rows go at the end, so the CSR arrays are only extended."""
     n = g.shape[0]
     k = at_node.shape[0]
-    coo = g.tocoo()
-    a = np.concatenate([coo.row.astype(np.int64), n + np.arange(k)])
-    b = np.concatenate([coo.col.astype(np.int64), at_node])
-    w = np.concatenate([coo.data, weight])
-    return _directed(a, b, w, n + k), np.vstack([node_xy, at_xy]), n + np.arange(k)
+    indptr = np.concatenate([g.indptr.astype(np.int64), g.indptr[-1] + np.arange(1, k + 1)])
+    indices = np.concatenate([g.indices.astype(np.int64), at_node])
+    data = np.concatenate([g.data, weight])
+    out = sp.csr_array((data, indices, indptr), shape=(n + k, n + k))
+    return out, np.vstack([node_xy, at_xy]), n + np.arange(k)
 
 
 def _reach(
@@ -530,12 +548,21 @@ def _reach(
         e = np.empty(0, dtype=np.int64)
         return e, e, np.empty(0)
     sxy = node_xy[sources]
+    # Sources grouped by square tiles of twice the largest limit: the nodes a group can reach lie
+    # in its tile and the 8 around it, found through the nodes sorted by tile.
     tile = max(2.0 * float(limit.max()), 1.0)
-    kx = np.floor(sxy[:, 0] / tile).astype(np.int64)
-    ky = np.floor(sxy[:, 1] / tile).astype(np.int64)
-    order = np.lexsort((kx, ky))
-    key = np.stack([kx[order], ky[order]], axis=1)
-    brk = np.flatnonzero((key[1:] != key[:-1]).any(axis=1)) + 1
+    origin = np.minimum(node_xy.min(axis=0), sxy.min(axis=0))
+    n_kx = int((max(node_xy[:, 0].max(), sxy[:, 0].max()) - origin[0]) // tile) + 3
+    kx = ((sxy[:, 0] - origin[0]) // tile).astype(np.int64) + 1
+    ky = ((sxy[:, 1] - origin[1]) // tile).astype(np.int64) + 1
+    src_key = ky * n_kx + kx
+    order = np.argsort(src_key, kind="stable")
+    brk = np.flatnonzero(np.diff(src_key[order])) + 1
+    node_key = (((node_xy[:, 1] - origin[1]) // tile).astype(np.int64) + 1) * n_kx + (
+        ((node_xy[:, 0] - origin[0]) // tile).astype(np.int64) + 1
+    )
+    node_order = np.argsort(node_key, kind="stable")
+    node_key_sorted = node_key[node_order]
     margin = 1e-6 + 1e-9 * float(np.abs(node_xy).max())
     local = np.full(n, -1, dtype=np.int64)
     out_s, out_t, out_d = [], [], []
@@ -543,11 +570,13 @@ def _reach(
         lim = float(limit[group].max())
         lo = sxy[group].min(axis=0) - lim - margin
         hi = sxy[group].max(axis=0) + lim + margin
-        sel = np.flatnonzero(
-            (node_xy[:, 0] >= lo[0])
-            & (node_xy[:, 0] <= hi[0])
-            & (node_xy[:, 1] >= lo[1])
-            & (node_xy[:, 1] <= hi[1])
+        k0 = int(src_key[group[0]])
+        rows = [k0 - n_kx - 1, k0 - 1, k0 + n_kx - 1]  # first key of the 3 tiles in each row
+        ranges = [np.searchsorted(node_key_sorted, (r0, r0 + 3)) for r0 in rows]
+        near = node_order[np.concatenate([np.arange(a, b) for a, b in ranges])]
+        xy = node_xy[near]
+        sel = np.sort(
+            near[(xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0]) & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1])]
         )
         sub = g[sel][:, sel]
         local[sel] = np.arange(sel.shape[0])
