@@ -34,6 +34,8 @@ PURE_MODULES = [
     "geo_mz.coverage.engine",
     "geo_mz.coverage.network",
     "geo_mz.coverage.allocation",
+    "geo_mz.coverage.maps",
+    "geo_mz.coverage.documents",
     "geo_mz.boundaries.documents",
     "geo_mz.boundaries.markers",
     "geo_mz.boundaries.derive",
