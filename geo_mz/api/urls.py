@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import addresses, boundaries, placenames
+from geo_mz.api import addresses, boundaries, coverage, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
@@ -16,6 +16,9 @@ router.register("certificates", addresses.CertificateViewSet, basename="certific
 router.register("boundary-lines", boundaries.BoundaryLineViewSet, basename="boundary-line")
 router.register("boundary-markers", boundaries.MarkerViewSet, basename="boundary-marker")
 router.register("inspections", boundaries.InspectionViewSet, basename="inspection")
+router.register("facilities", coverage.FacilityViewSet, basename="facility")
+router.register("coverage/runs", coverage.CoverageRunViewSet, basename="coverage-run")
+router.register("coverage/scenarios", coverage.ScenarioViewSet, basename="coverage-scenario")
 
 urlpatterns = [
     path("placenames/search/", placenames.placename_search, name="placename-search"),
@@ -42,6 +45,11 @@ urlpatterns = [
     ),
     path("addresses/export.<str:fmt>", addresses.addresses_export, name="address-export"),
     path("certificates/verify/<str:token>/", addresses.certificate_verify, name="certificate-verify-api"),
+    path("facility-types/", coverage.facility_types, name="facility-types"),
+    path("facilities/import/", coverage.facilities_import, name="facility-import"),
+    path("facilities/import/template.csv", coverage.facilities_template, name="facility-import-template"),
+    path("coverage/what-if/", coverage.what_if, name="coverage-what-if"),
+    path("coverage/indicators/", coverage.indicators, name="coverage-indicators"),
     path("boundaries/schedule/", boundaries.schedule, name="boundary-schedule"),
     path("boundaries/export.gpkg", boundaries.export_gpkg, name="boundary-export"),
     path("boundary-lines/<int:pk>/quality/", boundaries.quality, name="boundary-line-quality"),

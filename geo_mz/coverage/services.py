@@ -830,3 +830,61 @@ def indicators(within_code: str | None = None) -> dict[str, Any]:
 # Used by the facility import/registry views to show which divisions a planner may edit.
 def facilities_within(code: str):
     return Facility.objects.filter(Q(division__code__startswith=code)).select_related("type", "division")
+
+
+def scenario_create(name: str, description: str, changes: list[dict], *, user=None) -> Scenario:
+    """A scenario of added, moved and closed facilities. Each change is checked: an addition needs a
+    type and a position, a move or closure an existing facility (by code)."""
+    from django.contrib.gis.geos import Point
+    from django.db import transaction
+
+    from geo_mz.coverage.models import ScenarioChange
+
+    if user is not None:
+        from geo_mz.core.permissions import require_role
+
+        require_role(user, APP)
+    if not name.strip():
+        raise ValidationError({"name": "方案名称不能为空 / the name is required"})
+    if not changes:
+        raise ValidationError({"changes": "方案至少包含一项变更 / a scenario needs at least one change"})
+    with transaction.atomic():
+        scenario = Scenario.objects.create(
+            name=name.strip(),
+            description=description,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        for i, ch in enumerate(changes, start=1):
+            action = ch.get("action")
+            point = None
+            if ch.get("lon") is not None and ch.get("lat") is not None:
+                try:
+                    crs.check_lonlat(ch["lon"], ch["lat"])
+                except crs.CoordinateError as exc:
+                    raise ValidationError({"changes": f"第 {i} 项：{exc}"}) from exc
+                x, y = crs.lonlat_to_projected(ch["lon"], ch["lat"], settings.GEO_MZ_SRID)
+                point = Point(float(x), float(y), srid=settings.GEO_MZ_SRID)
+            facility = ftype = None
+            if action == ChangeAction.ADD:
+                ftype = FacilityType.objects.filter(code=ch.get("type")).first()
+                if ftype is None or point is None:
+                    raise ValidationError(
+                        {"changes": f"第 {i} 项：新增设施须给出类型和位置 / type and position required"}
+                    )
+            elif action in (ChangeAction.MOVE, ChangeAction.CLOSE):
+                facility = Facility.objects.filter(code=ch.get("facility")).first()
+                if facility is None:
+                    raise ValidationError(
+                        {"changes": f"第 {i} 项：没有设施 {ch.get('facility')} / no such facility"}
+                    )
+                if action == ChangeAction.MOVE and point is None:
+                    raise ValidationError(
+                        {"changes": f"第 {i} 项：迁址须给出新位置 / the new position is required"}
+                    )
+            else:
+                raise ValidationError({"changes": f"第 {i} 项：变更应为 add、move 或 close / unknown action"})
+            ScenarioChange.objects.create(
+                scenario=scenario, action=action, facility=facility, facility_code=facility.code if facility else "",
+                type=ftype, name=ch.get("name", ""), point=point, capacity=ch.get("capacity"), radius_m=ch.get("radius_m"),
+            )  # fmt: skip
+    return scenario

@@ -9,26 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from geo_mz.core.basemap import basemap_config
 from geo_mz.divisions import services as division_services
 from geo_mz.divisions.models import Division, Level
-
-
-def basemap_config() -> dict:
-    """What the map page needs to build its basemap; 'none' keeps the page fully offline."""
-    kind = settings.GEO_MZ_BASEMAP
-    config: dict = {"kind": kind}
-    if kind == "osm":
-        config.update(url=settings.GEO_MZ_OSM_TILE_URL, attribution="© OpenStreetMap contributors")
-    elif kind == "tianditu":
-        key = settings.GEO_MZ_TIANDITU_KEY
-        config.update(
-            url=f"https://t{{s}}.tianditu.gov.cn/DataServer?T=vec_w&x={{x}}&y={{y}}&l={{z}}&tk={key}",
-            labels_url=f"https://t{{s}}.tianditu.gov.cn/DataServer?T=cva_w&x={{x}}&y={{y}}&l={{z}}&tk={key}",
-            subdomains="01234567",
-            attribution="天地图",
-            missing_key=not key,
-        )
-    return config
 
 
 def map_page(request):
