@@ -24,6 +24,7 @@ Objective gaps and result checks are printed to stderr.
 from __future__ import annotations
 
 import functools
+import hashlib
 import heapq
 import io
 import os
@@ -142,9 +143,18 @@ def _has_rows(conn: Any, table: str, n: int) -> bool:
     return bool(exists) and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n
 
 
+def _fingerprint(*arrays: np.ndarray) -> str:
+    """Short hash of the data, in the table names: changed data never meets a stale table."""
+    digest = hashlib.sha1()
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()[:10]
+
+
 def _ensure_points(conn: Any) -> tuple[str, str]:
     data = county()
-    dem, fac = f"bench_cov_demand_{SEED}", f"bench_cov_facility_{SEED}"
+    tag = _fingerprint(data["demand"], data["weight"], data["division"], data["facility"], data["radius"])
+    dem, fac = f"bench_cov_demand_{tag}", f"bench_cov_facility_{tag}"
     if not _has_rows(conn, dem, N_DEMAND):
         _log(f"loading {N_DEMAND:,} demand points into {dem} (once)")
         conn.execute(f"DROP TABLE IF EXISTS {dem}")
@@ -169,7 +179,7 @@ def _ensure_points(conn: Any) -> tuple[str, str]:
 
 
 def _ensure_edges(conn: Any, graph: RoadGraph) -> str:
-    table = f"bench_cov_edges_{SEED}"
+    table = f"bench_cov_edges_{_fingerprint(graph.edge_u, graph.edge_v, graph.edge_length_m)}"
     if not _has_rows(conn, table, graph.n_edges):
         _log(f"loading {graph.n_edges:,} road edges into {table} (once)")
         conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -114,6 +114,7 @@ class CoverageInputError(ValueError):
 
 
 def _readonly(*arrays: np.ndarray) -> None:
+    """Freeze arrays the engine created itself (never a caller's array: inputs are copied)."""
     for a in arrays:
         a.setflags(write=False)
 
@@ -126,7 +127,7 @@ def check_xy(name: str, xy: ArrayLike, *, allow_empty: bool = True) -> FloatArra
     like longitude/latitude degrees in China.
     """
     try:
-        arr = np.asarray(xy, dtype=np.float64)
+        arr = np.array(xy, dtype=np.float64)  # a copy: results may freeze it
     except (TypeError, ValueError) as exc:
         raise CoverageInputError(
             "shape", f"{name} 不是数值坐标数组：{exc}", f"{name} is not a numeric coordinate array: {exc}"
@@ -171,7 +172,7 @@ def check_weights(name: str, weights: ArrayLike | None, n: int) -> FloatArray:
     """Non-negative finite float64 weights of length ``n`` (``None`` = all ones)."""
     if weights is None:
         return np.ones(n)
-    w = np.asarray(weights, dtype=np.float64)
+    w = np.array(weights, dtype=np.float64)
     if w.ndim == 0:
         w = np.full(n, float(w))
     _check_length(name, w, n)
@@ -193,7 +194,7 @@ def check_weights(name: str, weights: ArrayLike | None, n: int) -> FloatArray:
 
 def check_radius(name: str, radius_m: ArrayLike, n: int) -> FloatArray:
     """Radius per item (a scalar is broadcast): finite, > 0 and <= :data:`MAX_RADIUS_M` metres."""
-    r = np.asarray(radius_m, dtype=np.float64)
+    r = np.array(radius_m, dtype=np.float64)
     if r.ndim == 0:
         r = np.full(n, float(r))
     _check_length(name, r, n)
@@ -507,7 +508,10 @@ class DistancePairs:
     n_facility: int
 
     def __post_init__(self) -> None:
-        _readonly(self.demand, self.facility, self.distance_m)
+        for name in ("demand", "facility", "distance_m"):
+            view = np.asarray(getattr(self, name)).view()  # read-only view; the caller's array stays writable
+            view.setflags(write=False)
+            object.__setattr__(self, name, view)
 
     @classmethod
     def from_arrays(

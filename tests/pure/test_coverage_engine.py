@@ -816,3 +816,12 @@ def test_snap_matches_shapely_nearest_distance() -> None:
     )
     assert np.allclose(on, snap.xy[ok], atol=1e-6)
     assert np.isinf(snap.distance_m[~ok]).all() and (snap.edge[~ok] == -1).all()
+
+
+def test_callers_arrays_stay_writable() -> None:
+    demand, fac, radius, weights = at((0, 0), (10, 0)), at((0, 0)), np.array([5.0]), np.array([1.0, 2.0])
+    straight_coverage(demand, fac, radius)
+    CoverageIndex(demand, weights, fac, radius)
+    DistancePairs(np.array([0]), np.array([0]), np.array([0.0]), 2, 1)
+    for a in (demand, fac, radius, weights):
+        a[0] = a[0]  # still writable
