@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from geo_mz.web import address_views, boundary_views, placename_views, views
+from geo_mz.web import address_views, boundary_views, coverage_views, placename_views, views
 
 app_name = "web"
 
@@ -32,6 +32,11 @@ urlpatterns = [
         boundary_views.inspection_pdf,
         name="boundary-inspection-pdf",
     ),
+    path("facilities/", coverage_views.facility_registry, name="facilities"),
+    path("coverage/", coverage_views.workbench, name="coverage"),
+    path("coverage/dashboard/", coverage_views.dashboard, name="coverage-dashboard"),
+    path("coverage/runs/<int:pk>/", coverage_views.run_detail, name="coverage-run"),
+    path("coverage/runs/<int:pk>/map/", coverage_views.run_map, name="coverage-run-map"),
     path("v/<str:token>/", address_views.verify, name="certificate-verify"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -102,7 +102,10 @@
       (p) => { document.getElementById("details").innerHTML = `<h2><a href="/boundaries/lines/${p.id}/">${esc(p.name)}</a></h2><p>${esc(p.division_a.name)} / ${esc(p.division_b.name)} · ${p.length_km} km</p>`; }),
     addPlacenameLayer("/api/boundary-markers/", T.boundaryMarkers, (f) => ({ radius: 5, color: "#101828", weight: 1, fillColor: MARKER_COLORS[f.properties.last_condition] || "#98a2b3", fillOpacity: 0.95 }), "boundaryMarkers",
       (p) => { document.getElementById("details").innerHTML = `<h2>${esc(p.number)}</h2><p>${esc(p.kind_label)} · ${esc(p.last_condition_label)} ${esc(p.last_inspected_on || "")}</p><p class="muted">X ${p.x_northing} · Y ${p.y_easting}</p>`; }),
+    addPlacenameLayer("/api/facilities/?status=operating", T.facilities, (f) => ({ radius: 4, color: "#101828", weight: 1, fillColor: FACILITY_COLORS[f.properties.type] || "#667085", fillOpacity: 0.9 }), "facilities",
+      (p) => { document.getElementById("details").innerHTML = `<h2>${esc(p.name)}</h2><p>${esc(p.type_name)} · ${esc(p.status_label)}${p.beds ? ` · 床位 ${p.beds}` : ""}</p><p class="muted">${esc(p.division_name)}</p>`; }),
   ]).catch(() => []);
+  const FACILITY_COLORS = { elderly_institution: "#c11574", day_care: "#1570ef", rural_mutual_aid: "#039855", elderly_complex: "#7a5af8", cemetery_urban: "#344054", cemetery_rural: "#475467", cemetery_village: "#667085", community_centre: "#f79009", rescue_station: "#d92d20" };
   const BOUNDARY_COLORS = { overdue: "#d92d20", due: "#f79009", in_progress: "#1570ef", ok: "#039855" };
   const MARKER_COLORS = { intact: "#039855", damaged: "#f79009", moved: "#7a5af8", lost: "#d92d20" };
 

@@ -1,0 +1,145 @@
+"""民政设施与覆盖分析 pages: the facility registry (with import), the coverage workbench (run, suggest
+sites, compare a scenario, "what if I put one here"), a run's results with the folium analysis map,
+and the indicator dashboard. Thin over facilities.services / coverage.services."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from geo_mz.core import crs
+from geo_mz.coverage import reports
+from geo_mz.coverage import services as coverage
+from geo_mz.coverage.models import ChangeAction, CoverageRun
+from geo_mz.facilities import services as facilities
+from geo_mz.facilities.models import DemandGroup, FacilityStatus, FacilityType
+from geo_mz.web.placename_views import _error_text, _map_config
+
+ERRORS = (ValidationError, PermissionDenied, ValueError)
+
+
+@login_required
+def facility_registry(request):
+    report = None
+    if request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES["file"]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{Path(upload.name).suffix.lower()}"
+            path.write_bytes(upload.read())
+            report = facilities.facilities_import(
+                path,
+                dry_run=not request.POST.get("commit"),
+                coordinate_system=request.POST.get("coordinate_system", "wgs84"),
+                user=request.user,
+            )
+        report.source = upload.name
+    qs = coverage.facilities_within(request.GET.get("within") or _map_config()["countyCode"]).order_by(
+        "type__sort_order", "code"
+    )
+    type_code, status = request.GET.get("type", ""), request.GET.get("status", "")
+    if type_code:
+        qs = qs.filter(type__code=type_code)
+    if status:
+        qs = qs.filter(status=status)
+    return render(
+        request,
+        "coverage/facilities.html",
+        {
+            "facilities": qs,
+            "types": FacilityType.objects.all(),
+            "statuses": FacilityStatus.choices,
+            "type_code": type_code,
+            "status": status,
+            "report": report,
+            "systems": sorted(crs.COORDINATE_SYSTEMS),
+            "map_config": _map_config() | {"facilityType": type_code},
+        },
+    )
+
+
+@login_required
+def workbench(request):
+    if request.method == "POST":
+        form = request.POST.get("form")
+        try:
+            radius = float(request.POST["radius_m"]) if request.POST.get("radius_m") else None
+            if form == "run":
+                run = coverage.coverage_run(
+                    request.POST.getlist("types"),
+                    mode=request.POST.get("mode", "straight"),
+                    group=request.POST.get("group", DemandGroup.OLDER),
+                    radius_m=radius,
+                    user=request.user,
+                )
+            else:
+                run = coverage.suggest_sites(
+                    request.POST.get("type", ""),
+                    int(request.POST.get("k") or 0),
+                    candidates=request.POST.get("candidates", "villages"),
+                    mode=request.POST.get("mode", "straight"),
+                    radius_m=radius,
+                    minimal=bool(request.POST.get("minimal")),
+                    user=request.user,
+                )
+            return redirect("web:coverage-run", pk=run.pk)
+        except ERRORS as exc:
+            messages.error(request, _error_text(exc))
+    return render(
+        request,
+        "coverage/workbench.html",
+        {
+            "types": FacilityType.objects.exclude(radius_m__isnull=True),
+            "groups": DemandGroup.choices,
+            "runs": CoverageRun.objects.select_related("scenario")[:20],
+        },
+    )
+
+
+@login_required
+def run_detail(request, pk: int):
+    run = get_object_or_404(CoverageRun.objects.select_related("scenario"), pk=pk)
+    comparison = None
+    if request.method == "POST" and run.suggestions:
+        try:
+            scenario = coverage.scenario_create(
+                f"{run.label}（分析 #{run.pk}）",
+                "由选址建议生成",
+                [{"action": ChangeAction.ADD, "type": run.parameters["type"], "lon": s["lon"], "lat": s["lat"],
+                  "name": f"建议选址 {s['rank']}", "radius_m": run.parameters.get("radius_m")} for s in run.suggestions],
+                user=request.user,
+            )  # fmt: skip
+            comparison = coverage.scenario_compare(
+                scenario, [run.parameters["type"]], mode=run.parameters["mode"], group=run.parameters["group"],
+                radius_m=run.parameters.get("radius_m"),
+            )  # fmt: skip
+        except ERRORS as exc:
+            messages.error(request, _error_text(exc))
+    types = run.parameters.get("types") or [run.parameters.get("type")]
+    return render(
+        request,
+        "coverage/run.html",
+        {
+            "run": run,
+            "comparison": comparison,
+            "map_config": _map_config()
+            | {"runId": run.pk, "types": types, "whatIfType": types[0], "group": run.parameters.get("group")},
+        },
+    )
+
+
+@login_required
+def run_map(request, pk: int):
+    run = get_object_or_404(CoverageRun, pk=pk)
+    return HttpResponse(reports.run_map_html(run, standalone=False))
+
+
+@login_required
+def dashboard(request):
+    data = coverage.indicators(request.GET.get("within") or None)
+    return render(request, "coverage/dashboard.html", {"data": data})
