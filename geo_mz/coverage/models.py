@@ -98,3 +98,45 @@ class CoverageRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.label} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ExclusionKind(models.TextChoices):
+    WATER_SOURCE = "water_source", _("饮用水水源保护区")
+    MAIN_ROAD = "main_road", _("主要道路")
+    RAILWAY = "railway", _("铁路")
+    DWELLINGS = "dwellings", _("居民点")
+    FARMLAND = "farmland", _("基本农田")
+    SCENIC = "scenic", _("风景名胜区、文物保护区")
+    RESERVOIR = "reservoir", _("水库、河堤")
+    OTHER = "other", _("其他")
+
+
+class ExclusionZone(TimeStampedModel):
+    """A siting constraint as data (cemeteries: no site inside, or within `buffer_m` of, the zone)."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类别"), max_length=20, choices=ExclusionKind.choices)
+    geom = models.GeometryField(_("范围"), srid=settings.GEO_MZ_SRID)
+    buffer_m = models.FloatField(_("缓冲距离（米）"), default=0.0)
+    applies_to = models.JSONField(
+        _("适用设施类型"), default=list, blank=True, help_text=_("设施类型代码列表；空则适用于全部殡葬设施")
+    )
+    active = models.BooleanField(_("启用"), default=True)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    synthetic = models.BooleanField(_("合成数据"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("选址排除区")
+        verbose_name_plural = _("选址排除区")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="exclusion_buffer_non_negative",
+                condition=models.Q(buffer_m__gte=0) & models.Q(buffer_m__lte=20000),
+                violation_error_message=_("缓冲距离应在 0–20000 米"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_kind_display()}）"

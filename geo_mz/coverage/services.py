@@ -490,6 +490,23 @@ def candidate_points(
     raise ValidationError({"candidates": "候选点应为 villages、grid 或 points / unknown candidate kind"})
 
 
+CEMETERY_TYPES = ("cemetery_urban", "cemetery_rural", "cemetery_village", "funeral_home")
+
+
+def exclusion_layers(type_code: str) -> list[engine.ExclusionLayer]:
+    """The active exclusion zones that apply to a facility type (by default: funeral facilities)."""
+    from geo_mz.coverage.models import ExclusionZone
+
+    out: dict[tuple[str, float], list] = {}
+    for z in ExclusionZone.objects.filter(active=True):
+        applies = z.applies_to or list(CEMETERY_TYPES)
+        if type_code in applies:
+            out.setdefault((z.get_kind_display() if not z.name else z.name, z.buffer_m), []).append(
+                shapely.from_wkb(bytes(z.geom.wkb))
+            )
+    return [engine.ExclusionLayer(name, geoms, buffer_m) for (name, buffer_m), geoms in out.items()]
+
+
 def suggest_sites(
     type_code: str,
     k: int,
@@ -521,6 +538,17 @@ def suggest_sites(
     cxy, labels = candidate_points(candidates, points=points, spacing_m=spacing_m)
     if cxy.shape[0] == 0:
         raise ValidationError({"candidates": "候选点为空 / the candidate set is empty"})
+    layers = exclusion_layers(type_code)
+    excl = engine.apply_exclusions(cxy, layers) if layers else None
+    allowed = excl.allowed if excl is not None else None
+    if allowed is not None and not allowed.any():
+        raise ValidationError({"candidates": "全部候选点都位于选址排除区内 / every candidate is excluded"})
+    if allowed is not None and not minimal and int(k) > int(allowed.sum()):
+        raise ValidationError(
+            {
+                "k": f"k 超过可用候选点数 {int(allowed.sum())}（其余位于排除区）/ k exceeds the allowed candidates"
+            }
+        )
     if not minimal and not 1 <= int(k) <= cxy.shape[0]:
         raise ValidationError({"k": f"k 应在 1–{cxy.shape[0]}（候选点数）之间 / k exceeds the candidates"})
     demand = demand_points()
@@ -533,7 +561,7 @@ def suggest_sites(
     else:
         pairs = network.network_pairs(road_graph(), demand.xy, cxy, radius)
     if minimal:
-        res = allocation.lscp(pairs, weights=w, existing_covered=existing, method=method)
+        res = allocation.lscp(pairs, weights=w, existing_covered=existing, allowed=allowed, method=method)
         chosen, marginal = res.chosen, res.marginal_weight
         summary = {
             "n_sites": res.n_sites,
@@ -541,7 +569,7 @@ def suggest_sites(
             "status": res.status,
         }
     else:
-        res = allocation.mclp(pairs, w, int(k), existing_covered=existing, method=method)
+        res = allocation.mclp(pairs, w, int(k), existing_covered=existing, allowed=allowed, method=method)
         chosen, marginal = res.chosen, res.marginal_weight
         summary = {
             "added_weight": round(res.added_weight, 1),
@@ -588,6 +616,13 @@ def suggest_sites(
             "total_weight": round(total, 1),
             "existing_covered_weight": round(float(w[existing].sum()), 1),
             "candidates": int(cxy.shape[0]),
+            "excluded": []
+            if excl is None
+            else [
+                {"label": labels[i], "reason": excl.reasons[i]}
+                for i in np.flatnonzero(~excl.allowed)[:200].tolist()
+            ],
+            "excluded_count": 0 if excl is None else int((~excl.allowed).sum()),
             "runtime_s": round(res.runtime_s, 3),
         },
         suggestions=suggestions,
@@ -888,3 +923,43 @@ def scenario_create(name: str, description: str, changes: list[dict], *, user=No
                 type=ftype, name=ch.get("name", ""), point=point, capacity=ch.get("capacity"), radius_m=ch.get("radius_m"),
             )  # fmt: skip
     return scenario
+
+
+def demo_exclusion_zones() -> int:
+    """Synthetic siting constraints for the demo (labelled 合成): main roads (主干路/公路) with a 200 m
+    buffer, dwellings (house-number points) with 300 m, and a drinking-water source protection area
+    around the lake of 陆水湖街道. Idempotent; returns the zones created."""
+    from django.contrib.gis.geos import GEOSGeometry
+
+    from geo_mz.coverage.models import ExclusionKind, ExclusionZone
+    from geo_mz.placenames.models import RoadSegment
+
+    if ExclusionZone.objects.filter(synthetic=True).exists():
+        return 0
+    srid = settings.GEO_MZ_SRID
+
+    def geos(geom) -> GEOSGeometry:
+        return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=srid)
+
+    created = 0
+    roads = [
+        shapely.from_wkb(bytes(g.wkb))
+        for g in RoadSegment.objects.filter(road_class__in=["主干路", "公路"]).values_list("geom", flat=True)
+    ]
+    if roads:
+        ExclusionZone.objects.create(name="主要道路两侧", kind=ExclusionKind.MAIN_ROAD, geom=geos(shapely.union_all(roads)), buffer_m=200,
+                                     source="演示：道路中心线（主干路、公路）", synthetic=True)  # fmt: skip
+        created += 1
+    demand = demand_points()
+    if demand.source_counts["address_points"]:
+        pts = shapely.multipoints(demand.xy[: demand.source_counts["address_points"]])
+        ExclusionZone.objects.create(name="居民点", kind=ExclusionKind.DWELLINGS, geom=geos(pts), buffer_m=300,
+                                     source="演示：门牌地址点", synthetic=True)  # fmt: skip
+        created += 1
+    lake = Division.objects.filter(name__contains="陆水湖", level=Level.TOWNSHIP).first()
+    if lake is not None and lake.point is not None:
+        area = shapely.Point(lake.point.x, lake.point.y).buffer(1500)
+        ExclusionZone.objects.create(name="陆水湖饮用水水源保护区（演示）", kind=ExclusionKind.WATER_SOURCE, geom=geos(area), buffer_m=0,
+                                     source="合成演示范围，非官方划定", synthetic=True)  # fmt: skip
+        created += 1
+    return created

@@ -30,7 +30,7 @@ SOURCE = GIS_DATA / "source"
 DEMO = GIS_DATA / "demo"
 DATASET_NAME = "chibi"
 # Bump when the loading logic changes in a way that should reload unchanged files.
-LOADER_VERSION = "5"
+LOADER_VERSION = "6"
 SYNTHETIC_POPULATION_SOURCE = "合成：按2020年普查总数分配 / synthetic, apportioned from the 2020 census"
 
 
@@ -164,5 +164,8 @@ def demo_load(*, force: bool = False) -> list[DemoStep]:
             "民政设施 facilities (合成 synthetic)",
             facility_services.demo_facilities_import(DEMO / "chibi_facilities.geojson"),
         )
+        from geo_mz.coverage.services import demo_exclusion_zones
+
+        demo_exclusion_zones()
     LoadedDataset.objects.update_or_create(name=DATASET_NAME, defaults={"fingerprint": fingerprint})
     return steps

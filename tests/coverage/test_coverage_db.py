@@ -162,3 +162,23 @@ def test_runs_are_listed_newest_first(make_user):
     services.coverage_run(["community_centre"], group="households")
     assert CoverageRun.objects.first().parameters["types"] == ["community_centre"]
     assert np.isfinite(CoverageRun.objects.first().runtime_ms)
+
+
+def test_cemetery_suggestions_respect_exclusion_zones():
+    from geo_mz.coverage.models import ExclusionZone
+
+    assert ExclusionZone.objects.filter(synthetic=True).count() == 3
+    run = services.suggest_sites("cemetery_rural", 3, candidates="grid", spacing_m=2000, group="all")
+    assert run.summary["excluded_count"] > 0
+    assert any("主要道路" in e["reason"] or "居民点" in e["reason"] for e in run.summary["excluded"])
+    from django.contrib.gis.geos import Point
+
+    from geo_mz.core import crs
+
+    for s in run.suggestions:
+        x, y = crs.lonlat_to_projected(s["lon"], s["lat"], settings.GEO_MZ_SRID)
+        p = Point(x, y, srid=settings.GEO_MZ_SRID)
+        for z in ExclusionZone.objects.filter(active=True):
+            assert z.geom.distance(p) >= z.buffer_m - 1e-6, (s, z.name)
+    # Day-care centres are not subject to the cemetery constraints.
+    assert services.exclusion_layers("day_care") == []
