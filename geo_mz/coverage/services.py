@@ -353,6 +353,9 @@ def coverage_compute(
         {**row, "name": names.get(row["label"], row["label"]), "code": row.pop("label")}
         for row in agg.as_rows()
     ]
+    accessibility = _accessibility(demand, fs, w, mode, agg)
+    for row in divisions:
+        row["capacity_per_1000"] = accessibility.get(row["code"])
     village_codes = [v.code for v in demand.villages]
     reached_codes = {village_codes[i] for i in np.asarray(reached).tolist()} if reached is not None else set()
     uncovered = None
@@ -380,6 +383,26 @@ def coverage_compute(
         "covered": covered,
         "counts": counts,
     }
+
+
+def _accessibility(demand: Demand, fs: FacilitySet, w: np.ndarray, mode: str, agg) -> dict[str, float | None]:
+    """2SFCA: capacity (beds, places) per 1,000 people of the demand group that each township's
+    residents can reach, as the demand-weighted mean of A_i. Empty when the facilities carry no
+    capacity."""
+    if fs.xy.shape[0] == 0 or not (fs.capacity > 0).any():
+        return {}
+    if mode == "straight":
+        pairs = engine.straight_pairs(demand.xy, fs.xy, fs.radius)
+    else:
+        pairs = network.network_pairs(road_graph(), demand.xy, fs.xy, fs.radius)
+    res = engine.two_step_fca(pairs, w, fs.capacity, fs.radius)
+    codes = demand.township_codes()
+    out: dict[str, float | None] = {}
+    for code in agg.labels.tolist():
+        m = codes == code
+        total = float(w[m].sum())
+        out[code] = round(float((res.accessibility[m] * w[m]).sum()) / total * 1000, 2) if total else None
+    return out
 
 
 def coverage_run(

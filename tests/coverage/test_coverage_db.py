@@ -182,3 +182,13 @@ def test_cemetery_suggestions_respect_exclusion_zones():
             assert z.geom.distance(p) >= z.buffer_m - 1e-6, (s, z.name)
     # Day-care centres are not subject to the cemetery constraints.
     assert services.exclusion_layers("day_care") == []
+
+
+def test_two_step_fca_conserves_capacity_per_township():
+    """Σ over townships of (capacity per 1,000 × demand / 1,000) = the capacity of the facilities
+    that have demand in their catchment."""
+    result = services.coverage_compute(["elderly_institution"], group="older")
+    rows = result["divisions"]
+    assert all(r["capacity_per_1000"] is not None for r in rows if r["total_weight"] > 0)
+    reached_capacity = sum(r["capacity_per_1000"] * r["total_weight"] / 1000 for r in rows)
+    assert reached_capacity == pytest.approx(2623, rel=0.01)
