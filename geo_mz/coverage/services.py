@@ -26,6 +26,7 @@ from geo_mz.facilities.models import DemandGroup, Facility, FacilityStatus, Faci
 APP = "coverage"
 MAX_RADIUS_M = 50_000
 MODES = ("straight", "network")
+NETWORK_WALK_OFFSET_M = 100.0
 URBAN_TOWNSHIP_WORDS = ("街道",)
 COMMUNITY_WORDS = ("社区", "居委会")
 
@@ -361,6 +362,12 @@ def coverage_compute(
     uncovered = None
     if mode == "straight" and fs.xy.shape[0]:
         ua = engine.uncovered_polygons(_county_polygon(), fs.xy, fs.radius)
+        uncovered = _geojson_lonlat(ua.geometry)
+    elif fs.xy.shape[0]:
+        # Network mode: the reachable road pieces (partial edges included), widened by the distance
+        # people walk from the road to a door; the rest of the county is uncovered.
+        area = network.service_area_lines(road_graph(), fs.xy, fs.radius)
+        ua = engine.network_uncovered_polygons(_county_polygon(), area, NETWORK_WALK_OFFSET_M)
         uncovered = _geojson_lonlat(ua.geometry)
     total, cov = float(w.sum()), float(w[covered].sum())
     return {

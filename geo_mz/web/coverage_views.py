@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from geo_mz.core import crs
 from geo_mz.coverage import reports
 from geo_mz.coverage import services as coverage
 from geo_mz.coverage.models import ChangeAction, CoverageRun
+from geo_mz.divisions.models import Division, Level
 from geo_mz.facilities import services as facilities
 from geo_mz.facilities.models import DemandGroup, FacilityStatus, FacilityType
 from geo_mz.web.placename_views import _error_text, _map_config
@@ -27,6 +29,28 @@ ERRORS = (ValidationError, PermissionDenied, ValueError)
 @login_required
 def facility_registry(request):
     report = None
+    if request.method == "POST" and request.POST.get("form") == "create":
+        try:
+            lon, lat = float(request.POST["lon"]), float(request.POST["lat"])
+            crs.check_lonlat(lon, lat)
+            x, y = crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID)
+            from django.contrib.gis.geos import Point
+
+            numbers = {
+                k: int(request.POST[k]) for k in ("beds", "nursing_beds", "places") if request.POST.get(k)
+            }
+            f = facilities.facility_create(
+                type_code=request.POST.get("type", ""),
+                name=request.POST.get("name", ""),
+                point=Point(float(x), float(y), srid=settings.GEO_MZ_SRID),
+                status=request.POST.get("status") or FacilityStatus.OPERATING,
+                user=request.user,
+                **numbers,
+            )
+            messages.success(request, f"已登记 {f.name}（{f.code}，{f.division.name}）")
+            return redirect("web:facilities")
+        except (*ERRORS, KeyError, crs.CoordinateError) as exc:
+            messages.error(request, _error_text(exc))
     if request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
         with tempfile.TemporaryDirectory() as tmp:
@@ -141,5 +165,11 @@ def run_map(request, pk: int):
 
 @login_required
 def dashboard(request):
-    data = coverage.indicators(request.GET.get("within") or None)
-    return render(request, "coverage/dashboard.html", {"data": data})
+    try:
+        data = coverage.indicators(request.GET.get("within") or None)
+    except Division.DoesNotExist:
+        data = coverage.indicators(None)
+    townships = Division.objects.filter(
+        level=Level.TOWNSHIP, code__startswith=settings.GEO_MZ_COUNTY_CODE
+    ).order_by("code")
+    return render(request, "coverage/dashboard.html", {"data": data, "townships": townships})

@@ -192,3 +192,13 @@ def test_two_step_fca_conserves_capacity_per_township():
     assert all(r["capacity_per_1000"] is not None for r in rows if r["total_weight"] > 0)
     reached_capacity = sum(r["capacity_per_1000"] * r["total_weight"] / 1000 for r in rows)
     assert reached_capacity == pytest.approx(2623, rel=0.01)
+
+
+def test_network_run_has_uncovered_area_from_reachable_roads():
+    run = services.coverage_run(["day_care"], mode="network", group="older")
+    straight = services.coverage_run(["day_care"], mode="straight", group="older")
+    import shapely.geometry
+
+    net_area = shapely.geometry.shape(run.uncovered).area
+    straight_area = shapely.geometry.shape(straight.uncovered).area
+    assert net_area >= straight_area * 0.99  # network catchments are never larger than the disks

@@ -54,3 +54,39 @@ def test_workbench_run_and_suggest_then_scenario(planner_client):
 def test_dashboard_shows_report_figures(planner_client):
     html = planner_client.get("/coverage/dashboard/").content.decode()
     assert "2623" in html and "58%" in html and 'id="no-cemetery"' in html and "未达标" in html
+
+
+def test_register_a_facility_on_the_page_and_township_dashboard(planner_client):
+    from geo_mz.facilities.models import Facility
+
+    r = planner_client.post(
+        "/facilities/",
+        {
+            "form": "create",
+            "type": "elderly_institution",
+            "name": "页面登记养老院",
+            "lon": "113.885",
+            "lat": "29.718",
+            "beds": "50",
+            "nursing_beds": "60",
+        },
+    )
+    assert r.status_code == 200 and "护理型床位" in r.content.decode()  # nursing > beds refused
+    r = planner_client.post(
+        "/facilities/",
+        {
+            "form": "create",
+            "type": "elderly_institution",
+            "name": "页面登记养老院",
+            "lon": "113.885",
+            "lat": "29.718",
+            "beds": "50",
+            "nursing_beds": "30",
+        },
+    )
+    assert r.status_code == 302 and Facility.objects.filter(name="页面登记养老院").exists()
+    html = planner_client.get("/coverage/dashboard/").content.decode()
+    assert "2673" in html
+    township = Facility.objects.get(name="页面登记养老院").division.parent
+    html = planner_client.get(f"/coverage/dashboard/?within={township.code}").content.decode()
+    assert f"<h1>{township.name}" in html
