@@ -8,6 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("geo_mz.api.urls")),
+    path("ogc/", include("geo_mz.api.ogc_urls")),
+    path("tiles/", include("geo_mz.api.tile_urls")),
     path("", include("geo_mz.web.urls")),
 ]
 # Uploaded files (inspection photos, marker sketches, decision documents) are for signed-in users only,

@@ -1,0 +1,3 @@
+"""OGC API – Features routes (/ogc/…)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Vector-tile routes (/tiles/…)."""
+
+urlpatterns: list = []
