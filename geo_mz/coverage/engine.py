@@ -53,6 +53,7 @@ from shapely.geometry.base import BaseGeometry
 __all__ = [
     "ENGINE_VERSION",
     "MAX_RADIUS_M",
+    "WALKING_SPEED_M_PER_MIN",
     "Aggregation",
     "CoverageIndex",
     "CoverageInputError",
@@ -75,11 +76,15 @@ __all__ = [
     "uncovered_polygons",
     "unit_coverage_rate",
     "units_reached",
+    "walking_minutes_to_m",
 ]
 
 #: Stored with every run (DESIGN: "engine version" in the run's provenance).  Bump it whenever a
 #: result for the same inputs can change.
 ENGINE_VERSION: Final = "1"
+
+#: Walking speed of the living-circle norms (GB 50180-2018): 15 minutes ≈ 900 m.
+WALKING_SPEED_M_PER_MIN: Final = 60.0
 
 #: Radii / cut-offs above this are refused as absurd (a county is < 200 km across).
 MAX_RADIUS_M: Final = 200_000.0
@@ -118,6 +123,13 @@ def _readonly(*arrays: np.ndarray) -> None:
     """Freeze arrays the engine created itself (never a caller's array: inputs are copied)."""
     for a in arrays:
         a.setflags(write=False)
+
+
+def walking_minutes_to_m(minutes: float, speed_m_per_min: float = WALKING_SPEED_M_PER_MIN) -> float:
+    """Walking cut-off in metres for a time norm (5-, 10-, 15-minute circles at 60 m/min)."""
+    return check_distance("minutes", minutes, positive=True) * check_distance(
+        "speed_m_per_min", speed_m_per_min, positive=True
+    )
 
 
 def check_xy(name: str, xy: ArrayLike, *, allow_empty: bool = True) -> FloatArray:

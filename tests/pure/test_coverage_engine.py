@@ -101,6 +101,7 @@ def test_straight_coverage_matches_brute_force(seed: int) -> None:
     assert cov.n_reaching.tolist() == expected.tolist()
     d = np.sqrt(((demand[:, None, :] - fac[None, :, :]) ** 2).sum(-1))
     assert np.array_equal(cov.nearest_distance_m, d.min(axis=1))
+    assert np.array_equal(d[np.arange(n), cov.nearest_facility], d.min(axis=1))  # ties: any of them
     pairs = straight_pairs(demand, fac, radius)
     got = sorted(zip(pairs.demand.tolist(), pairs.facility.tolist(), strict=True))
     want = sorted(zip(*np.nonzero(d <= radius[None, :]), strict=True))
@@ -145,6 +146,12 @@ def test_straight_coverage_without_facilities_or_demand() -> None:
     assert not cov.covered.any() and cov.nearest_facility.tolist() == [-1, -1]
     assert np.isinf(cov.nearest_distance_m).all()
     assert straight_coverage(np.empty((0, 2)), at((0, 0)), 100.0).covered.shape == (0,)
+
+
+def test_walking_minutes() -> None:
+    assert engine.walking_minutes_to_m(15) == 900.0 and engine.walking_minutes_to_m(5, 50) == 250.0
+    with pytest.raises(CoverageInputError):
+        engine.walking_minutes_to_m(-1)
 
 
 def test_results_are_frozen_and_read_only() -> None:
