@@ -10,9 +10,10 @@ geometry is kept (oriented from ``edge_u`` to ``edge_v``) to interpolate positio
 One-way restrictions and speeds are ignored: distances are walking distances in metres.
 
 **Snapping.**  Demand points and facilities are put on the nearest point of the nearest edge
-(:meth:`RoadGraph.snap`, a shapely ``STRtree``).  The snap distance (the walk from the door to the
-road) is added to the network distance when ``count_snap=True``; points farther than
-``max_snap_m`` from every road are not placed and are reported as unreachable (``UNSNAPPED``).
+(:meth:`RoadGraph.snap`: exact, through a ``cKDTree`` of short edge pieces).  The snap distance
+(the walk from the door to the road) is added to the network distance when ``count_snap=True``;
+points farther than ``max_snap_m`` from every road are not placed and are reported as unreachable
+(``UNSNAPPED``).
 
 **Distances.**  Snapped points split their edges, so a point is reached through both ends of its
 edge and a point on the same edge as a facility by the direct distance along the edge.  A
