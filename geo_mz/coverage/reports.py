@@ -139,6 +139,20 @@ def run_map_html(run: CoverageRun, *, standalone: bool = False) -> str:
     for s in run.suggestions:
         marks.append(maps.FacilityMark(lon=s["lon"], lat=s["lat"], name=f"建议选址 {s['rank']}：{s['label']}", type_label="建议选址",
                                        radius_m=run.parameters.get("radius_m"), covered_population=s["added_weight"], proposed=True))  # fmt: skip
+    demand_marks = []
+    if run.kind == "coverage":
+        # Recompute the per-point flags (runs store aggregates only); cached demand makes it quick.
+        p = run.parameters
+        result = coverage.coverage_compute(
+            p["types"], mode=p["mode"], group=p["group"], radius_m=p.get("radius_m"), scenario=run.scenario
+        )
+        demand = coverage.demand_points()
+        lon, lat = crs.projected_to_lonlat(demand.xy[:, 0], demand.xy[:, 1], settings.GEO_MZ_SRID)
+        w = demand.weight(p["group"])
+        demand_marks = [
+            maps.DemandMark(lon=float(a), lat=float(b), covered=bool(c), weight=float(x))
+            for a, b, c, x in zip(lon, lat, result["covered"], w, strict=True)
+        ]
     basemap = None
     bm = basemap_config()
     if bm.get("kind") != "none" and not bm.get("missing_key"):
@@ -149,6 +163,7 @@ def run_map_html(run: CoverageRun, *, standalone: bool = False) -> str:
         }
     m = maps.analysis_map(
         facilities=marks,
+        demand=demand_marks,
         divisions={"type": "FeatureCollection", "features": divisions} if divisions else None,
         uncovered=run.uncovered,
         title=run.label,
