@@ -19,6 +19,9 @@ GEO_MZ_ADDRESS_WORKFLOW house-number case deadline as JSON, e.g. {"working_days"
 GEO_MZ_MARKER_RULES     boundary-marker quality tolerances as JSON, e.g. {"max_offset_m": 5, "disabled": ["BM05"]}
 GEO_MZ_MARKER_MOVED_TOLERANCE_M  GNSS offset (m) above which an "intact" marker is flagged (default 0.5)
 GEO_MZ_PUBLIC_URL       absolute base URL printed in certificate QR codes (default http://127.0.0.1:8000)
+GEO_MZ_TILE_MAX_AGE     Cache-Control max-age (seconds) of vector tiles and TileJSON under /tiles/ (default 300)
+GEO_MZ_TILE_CLUSTER_BELOW_ZOOM  below this zoom, dense point layers (addresses) are served as grid clusters
+                        with a `count` (default 14)
 """
 
 from __future__ import annotations
@@ -200,6 +203,10 @@ GEO_MZ_MARKER_RULES = json.loads(os.environ.get("GEO_MZ_MARKER_RULES", "{}") or 
 GEO_MZ_MARKER_MOVED_TOLERANCE_M = float(os.environ.get("GEO_MZ_MARKER_MOVED_TOLERANCE_M", "0.5"))
 GEO_MZ_PUBLIC_URL = os.environ.get("GEO_MZ_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 GEO_MZ_OSM_TILE_URL = os.environ.get("GEO_MZ_OSM_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+# Vector tiles (/tiles/, geo_mz/api/tiles.py): browser cache lifetime, and the zoom below which the
+# address layer is aggregated into grid clusters (precomputed by `manage.py tiles_refresh`).
+GEO_MZ_TILE_MAX_AGE = int(os.environ.get("GEO_MZ_TILE_MAX_AGE", "300"))
+GEO_MZ_TILE_CLUSTER_BELOW_ZOOM = int(os.environ.get("GEO_MZ_TILE_CLUSTER_BELOW_ZOOM", "14"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,574 @@
+"""Mapbox vector tiles at /tiles/: one tile layer per public data layer, built by PostGIS.
+
+Endpoints
+---------
+/tiles/                          the layers, each with its TileJSON URL
+/tiles/{layer}.json              TileJSON 3.0.0 (tile URL template, zooms, lon/lat bounds, fields)
+/tiles/{layer}/{z}/{x}/{y}.pbf   a tile (XYZ scheme, Web Mercator, extent 4096, buffer 64)
+
+Layers: addresses (entrances, no personal data), facilities, boundary_lines, roads (segments with their
+road's code, name and status), divisions (polygons, or the representative point of units without one).
+
+How a tile is made
+------------------
+`ST_AsMVT` over `ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(z, x, y))`. Storage stays in
+settings.GEO_MZ_SRID (metres); each source table has an *expression* GiST index on
+`ST_Transform(geom, 3857)` (the migrations named *_tiles_index), and the tile query filters with that
+same expression `&& ST_TileEnvelope(z, x, y, margin => 1/64)`, so the index is used (tests check with
+EXPLAIN). We chose the expression index over a stored 3857 column: nothing for the ORM, the importers
+or the history tables to keep in step. The margin matches the 64-unit buffer, so points and lines
+near a tile edge are drawn whole on both sides.
+
+Dense points at low zoom
+------------------------
+Below settings.GEO_MZ_TILE_CLUSTER_BELOW_ZOOM (default 14) the addresses layer is served as grid
+clusters: each tile is cut into 64 × 64 cells; every occupied cell becomes one point at the mean
+position of its members with a `count`. Cells never straddle tiles, so the counts in a tile add up to
+exactly the addresses inside it. The clusters come from the table core_tile_grid, precomputed for all
+zooms by `manage.py tiles_refresh` (one pass: the finest cells from the points, coarser ones by
+halving cell indices), which holds one row per occupied cell, so a z8 tile over a county of a million
+addresses reads a few thousand rows by B-tree instead of a million points. When the grid is missing
+or older than the data, clusters are computed on the fly from the indexed points (exact, fine for
+small layers); a stale grid of a large layer (> LIVE_CLUSTER_LIMIT points) is still served, marked
+`X-Tile-Grid: stale`, until the next `tiles_refresh`.
+
+Versions, ETag and caching
+--------------------------
+Every table that feeds a layer has a statement-level trigger that appends to core_tile_change (see
+core/migrations/0002_tile_change_log.py); a layer's version is the sum of its rows, visible when the
+writer commits. The ETag is weak, a hash of layer + z/x/y + version (+ the grid's version when a grid
+is served), so a revalidation is answered 304 without building the tile. `Cache-Control: public,
+max-age=settings.GEO_MZ_TILE_MAX_AGE`. Bodies are gzipped when the client accepts it. An empty tile
+is answered 204 No Content (with the same caching headers). Bad z/x/y → 400 JSON; unknown layer → 404.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.urls import reverse
+from django.utils.http import parse_etags
+from django.views.decorators.http import require_safe
+
+EXTENT = 4096
+BUFFER = 64
+MARGIN = BUFFER / EXTENT
+MAX_ZOOM = 22
+# Clusters: cells per tile side (a power of two, so a cell of zoom z is two cells of zoom z + 1).
+GRID_CELLS = 64
+GRID_SHIFT = int(math.log2(GRID_CELLS))
+# Half the Web Mercator world width (metres): ST_TileEnvelope's default bounds.
+HALF_WORLD = 20037508.342789244
+# A stale precomputed grid is served (instead of clustering on the fly) above this many points.
+LIVE_CLUSTER_LIMIT = 200_000
+# Bump when a layer's SQL or properties change: it is part of every ETag.
+SCHEMA = "1"
+CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+_GZIP_RE = re.compile(r"\bgzip\b")
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """One tile layer: SQL fragments over the storage tables (storage CRS in, Web Mercator out).
+
+    `geom` is the geometry expression in the storage CRS; `ST_Transform(geom, 3857)` must be the
+    expression of the layer's GiST index, and `where` must imply the index predicate, if any.
+    """
+
+    name: str
+    title: str
+    description: str
+    table: str  # FROM clause of the base table, with its alias
+    geom: str
+    columns: str  # property columns (SQL select list)
+    fields: dict[str, str]
+    joins: str = ""
+    where: str = ""
+    id_column: str | None = None
+    clustered: bool = False
+    cluster_fields: dict[str, str] = field(default_factory=dict)
+
+    def filters(self, *extra: str) -> str:
+        parts = [p for p in (*extra, self.where) if p]
+        return " AND ".join(parts) if parts else "true"
+
+
+LAYERS: dict[str, TileLayer] = {
+    layer.name: layer
+    for layer in (
+        TileLayer(
+            name="addresses",
+            title="门牌",
+            description="门牌（入口点，不含室号与个人信息）；低于聚合级别时为网格聚合点（count）",
+            table="addresses_address a",
+            geom="a.point",
+            where="a.room = '' AND a.status <> 'retired'",
+            columns="a.code, a.label, a.kind, a.status, a.number",
+            id_column="a.id",
+            fields={
+                "code": "String: 门牌编码",
+                "label": "String: 门牌（如 人民路15号）",
+                "kind": "String: road | compound | rural",
+                "status": "String: proposed | approved | active",
+                "number": "Number: 门牌号",
+                "count": "Number: 聚合的门牌数（仅低于聚合级别的瓦片）",
+            },
+            clustered=True,
+        ),
+        TileLayer(
+            name="facilities",
+            title="民政设施",
+            description="民政设施（养老、殡葬、救助等）",
+            table="facilities_facility f",
+            joins="JOIN facilities_facilitytype ft ON ft.id = f.type_id",
+            geom="f.point",
+            columns="f.code, f.name, ft.code AS type, f.status, f.beds",
+            id_column="f.id",
+            fields={
+                "code": "String: 设施编码",
+                "name": "String: 名称",
+                "type": "String: 设施类型代码",
+                "status": "String: planned | under_construction | operating | closed",
+                "beds": "Number: 床位数",
+            },
+        ),
+        TileLayer(
+            name="boundary_lines",
+            title="行政区域界线",
+            description="行政区域界线（现行及待定，不含已撤销）",
+            table="boundaries_boundaryline b",
+            geom="b.geom",
+            where="b.status <> 'retired'",
+            columns="b.code, b.name, b.level",
+            id_column="b.id",
+            fields={
+                "code": "String: 界线编号",
+                "name": "String: 界线名称",
+                "level": "String: 界线级别",
+            },
+        ),
+        TileLayer(
+            name="roads",
+            title="道路街巷",
+            description="道路路段，附所属道路的编码、名称、状态；无名路段没有 code/name/status",
+            table="placenames_roadsegment s",
+            joins=(
+                "LEFT JOIN placenames_namedfeature nf ON nf.id = s.feature_id "
+                "LEFT JOIN LATERAL (SELECT pn.name FROM placenames_placename pn "
+                "WHERE pn.feature_id = nf.id AND pn.status IN ('active', 'approved') "
+                "ORDER BY pn.status = 'active' DESC, pn.id DESC LIMIT 1) cur ON true"
+            ),
+            geom="s.geom",
+            columns=(
+                "s.code AS segment, nf.code, cur.name, nf.status, "
+                "COALESCE(NULLIF(s.road_class, ''), nf.road_class) AS road_class"
+            ),
+            id_column="s.id",
+            fields={
+                "segment": "String: 路段编码",
+                "code": "String: 道路编码（无名路段无此属性）",
+                "name": "String: 现行（或已批准）名称",
+                "status": "String: 道路状态",
+                "road_class": "String: 道路等级",
+            },
+        ),
+        TileLayer(
+            name="divisions",
+            title="行政区划",
+            description="行政区划：有边界面的为面，其余为代表点",
+            table="divisions_division d",
+            geom="COALESCE(d.geom, d.point)",
+            where="d.status <> 'retired'",
+            columns="d.code, d.name, d.level",
+            id_column="d.id",
+            fields={
+                "code": "String: 区划代码",
+                "name": "String: 名称",
+                "level": "String: province | city | county | township | village",
+            },
+        ),
+    )
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# SQL: versions, tiles, clusters, bounds
+# ---------------------------------------------------------------------------------------------------
+
+
+def _envelope(margin: float = 0.0) -> str:
+    if margin:
+        return f"ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {margin!r})"
+    return "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
+
+
+def features_sql(layer: TileLayer) -> str:
+    """One MVT layer of the features whose (Web Mercator) geometry meets the tile plus its buffer."""
+    merc = f"ST_Transform({layer.geom}, 3857)"
+    fid = f"{layer.id_column} AS fid, " if layer.id_column else ""
+    mvt_id = ", 'fid'" if layer.id_column else ""
+    return (
+        f"SELECT ST_AsMVT(t.*, %(layer)s, {EXTENT}, 'geom'{mvt_id}) FROM ("
+        f"SELECT {fid}ST_AsMVTGeom({merc}, {_envelope()}, {EXTENT}, {BUFFER}, true) AS geom, "
+        f"{layer.columns} FROM {layer.table} {layer.joins} "
+        f"WHERE {layer.filters(f'{merc} && {_envelope(MARGIN)}')}"
+        ") AS t WHERE t.geom IS NOT NULL"
+    )
+
+
+def _cell_size(z: int) -> float:
+    """Side of a cluster cell at zoom z, in Web Mercator metres."""
+    return 2 * HALF_WORLD / (2**z * GRID_CELLS)
+
+
+def live_clusters_sql(layer: TileLayer) -> str:
+    """Clusters of one tile computed from the indexed points: one point per occupied cell, at the
+    mean position of its members, with their `count`. Cells are assigned by floor((x + W) / cell),
+    floor((W - y) / cell), and only cells of this tile are kept, so counts add up to the tile's points."""
+    merc = f"ST_Transform({layer.geom}, 3857)"
+    return (
+        f"SELECT ST_AsMVT(t.*, %(layer)s, {EXTENT}, 'geom') FROM ("
+        f"SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.sx / c.n, c.sy / c.n), 3857), {_envelope()}, "
+        f"{EXTENT}, {BUFFER}, true) AS geom, c.n::integer AS count FROM ("
+        f"SELECT floor((p.px + {HALF_WORLD!r}) / %(cell)s)::bigint AS cx, "
+        f"floor(({HALF_WORLD!r} - p.py) / %(cell)s)::bigint AS cy, "
+        "count(*) AS n, sum(p.px) AS sx, sum(p.py) AS sy FROM ("
+        "SELECT ST_X(m.g) AS px, ST_Y(m.g) AS py FROM ("
+        f"SELECT {merc} AS g FROM {layer.table} "
+        f"WHERE {layer.filters(f'{merc} && {_envelope(MARGIN)}')} OFFSET 0"
+        ") AS m) AS p GROUP BY 1, 2) AS c "
+        f"WHERE c.cx >> {GRID_SHIFT} = %(x)s AND c.cy >> {GRID_SHIFT} = %(y)s"
+        ") AS t WHERE t.geom IS NOT NULL"
+    )
+
+
+GRID_TILE_SQL = (
+    f"SELECT ST_AsMVT(t.*, %(layer)s, {EXTENT}, 'geom') FROM ("
+    f"SELECT ST_AsMVTGeom(g.geom, {_envelope()}, {EXTENT}, {BUFFER}, true) AS geom, g.n AS count "
+    "FROM core_tile_grid g WHERE g.layer = %(layer)s AND g.z = %(z)s AND g.x = %(x)s AND g.y = %(y)s"
+    ") AS t WHERE t.geom IS NOT NULL"
+)
+
+
+def grid_build_sql(layer: TileLayer) -> str:
+    """Rebuild a layer's grid for zooms 0 … base in one statement (one snapshot, so the stored version
+    is exactly the data's): base cells from the points, then each coarser zoom by shifting indices."""
+    merc = f"ST_Transform({layer.geom}, 3857)"
+    return (
+        "WITH v AS (SELECT COALESCE(sum(weight), 0)::bigint AS version "
+        "FROM core_tile_change WHERE layer = %(layer)s), "
+        f"m AS MATERIALIZED (SELECT {merc} AS g FROM {layer.table} WHERE {layer.filters()}), "
+        "p AS (SELECT ST_X(g) AS px, ST_Y(g) AS py FROM m), "
+        f"base AS (SELECT floor((px + {HALF_WORLD!r}) / %(cell)s)::bigint AS cx, "
+        f"floor(({HALF_WORLD!r} - py) / %(cell)s)::bigint AS cy, "
+        "count(*) AS n, sum(px) AS sx, sum(py) AS sy FROM p GROUP BY 1, 2), "
+        "cells AS (SELECT z, cx >> (%(base)s - z) AS cx, cy >> (%(base)s - z) AS cy, "
+        "sum(n) AS n, sum(sx) AS sx, sum(sy) AS sy "
+        "FROM base CROSS JOIN generate_series(0, %(base)s) AS z GROUP BY 1, 2, 3), "
+        "gone AS (DELETE FROM core_tile_grid WHERE layer = %(layer)s), "
+        "ins AS (INSERT INTO core_tile_grid (layer, z, x, y, n, geom) "
+        f"SELECT %(layer)s, z, (cx >> {GRID_SHIFT})::integer, (cy >> {GRID_SHIFT})::integer, n, "
+        "ST_SetSRID(ST_MakePoint(sx / n, sy / n), 3857) FROM cells RETURNING z, n) "
+        "INSERT INTO core_tile_grid_state (layer, version, config, points, cells, built_at) "
+        "SELECT %(layer)s, v.version, %(config)s, "
+        "(SELECT COALESCE(sum(n), 0) FROM ins WHERE z = 0), (SELECT count(*) FROM ins), now() FROM v "
+        "ON CONFLICT (layer) DO UPDATE SET version = EXCLUDED.version, config = EXCLUDED.config, "
+        "points = EXCLUDED.points, cells = EXCLUDED.cells, built_at = EXCLUDED.built_at "
+        "RETURNING version, points, cells"
+    )
+
+
+def cluster_below_zoom() -> int:
+    return int(getattr(settings, "GEO_MZ_TILE_CLUSTER_BELOW_ZOOM", 14))
+
+
+def grid_config() -> str:
+    """What a stored grid was built with; a grid built differently is not used."""
+    return f"cells={GRID_CELLS};below={cluster_below_zoom()};schema={SCHEMA}"
+
+
+def layer_version(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(sum(weight), 0)::bigint FROM core_tile_change WHERE layer = %s", [name]
+        )
+        return int(cursor.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How a tile of a layer at a zoom will be made, and the version its ETag stands for."""
+
+    source: str  # features | grid | live-clusters
+    version: int
+    grid_version: int | None = None
+    grid_stale: bool = False
+
+    @property
+    def tag(self) -> str:
+        return f"{self.version}" if self.grid_version is None else f"{self.version}/{self.grid_version}"
+
+
+def tile_plan(layer: TileLayer, z: int) -> TilePlan:
+    if not (layer.clustered and z < cluster_below_zoom()):
+        return TilePlan("features", layer_version(layer.name))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT COALESCE(sum(weight), 0)::bigint FROM core_tile_change WHERE layer = %s), "
+            "s.version, s.points FROM (SELECT 1) AS one "
+            "LEFT JOIN core_tile_grid_state s ON s.layer = %s AND s.config = %s",
+            [layer.name, layer.name, grid_config()],
+        )
+        version, grid_version, grid_points = cursor.fetchone()
+    if grid_version is not None and grid_version == version:
+        return TilePlan("grid", version, grid_version)
+    if grid_version is not None and grid_points > LIVE_CLUSTER_LIMIT:
+        return TilePlan("grid", version, grid_version, grid_stale=True)
+    return TilePlan("live-clusters", version)
+
+
+def tile_bytes(layer: TileLayer, z: int, x: int, y: int, source: str = "features") -> bytes:
+    """The tile's MVT bytes (b"" when it holds nothing). z/x/y must already be valid."""
+    params = {"layer": layer.name, "z": z, "x": x, "y": y, "cell": _cell_size(z)}
+    sql = {"features": features_sql, "live-clusters": live_clusters_sql}.get(source)
+    with connection.cursor() as cursor:
+        cursor.execute(sql(layer) if sql else GRID_TILE_SQL, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def grid_refresh(name: str = "addresses") -> dict:
+    """Rebuild the precomputed clusters of a clustered layer (zooms 0 … cluster_below_zoom() - 1).
+
+    Run after bulk imports (`manage.py tiles_refresh`); one statement, so the grid and the version it
+    records are consistent; an advisory lock keeps concurrent refreshes of a layer in turn."""
+    layer = LAYERS[name]
+    if not layer.clustered:
+        raise ValueError(f"layer {name!r} is not clustered")
+    base = cluster_below_zoom() - 1
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"core_tile_grid:{name}"])
+        cursor.execute(
+            grid_build_sql(layer),
+            {"layer": name, "cell": _cell_size(base), "base": base, "config": grid_config()},
+        )
+        version, points, cells = cursor.fetchone()
+    return {
+        "layer": name,
+        "version": int(version),
+        "points": int(points),
+        "cells": int(cells),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def grid_state(name: str) -> dict | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT version, config, points, cells, built_at FROM core_tile_grid_state WHERE layer = %s",
+            [name],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip(("version", "config", "points", "cells", "built_at"), row, strict=True))
+
+
+def changes_compact() -> int:
+    """Fold each layer's change rows into one with the same total weight (so versions stay put).
+    Rows committed meanwhile are not seen by the DELETE and stay. Returns the rows removed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "WITH gone AS (DELETE FROM core_tile_change RETURNING layer, weight), "
+            "kept AS (INSERT INTO core_tile_change (layer, weight) "
+            "SELECT layer, sum(weight) FROM gone GROUP BY layer RETURNING layer) "
+            "SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept)"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def layer_bounds(layer: TileLayer, version: int) -> list[float]:
+    """[west, south, east, north] in lon/lat (EPSG:4326) of the layer's data, cached per version."""
+    key = f"geo_mz:tiles:bounds:{SCHEMA}:{layer.name}:{version}"
+    bounds = cache.get(key)
+    if bounds is None:
+        srid = int(settings.GEO_MZ_SRID)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform("
+                f"ST_Segmentize(ST_SetSRID(ST_Extent({layer.geom})::geometry, {srid}), 500), 4326) AS b "
+                f"FROM {layer.table} WHERE {layer.filters()}) AS q"
+            )
+            row = cursor.fetchone()
+        if row is None or row[0] is None:
+            bounds = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
+        else:
+            bounds = [round(float(v), 7) for v in row]
+        cache.set(key, bounds, 3600)
+    return bounds
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------------------------------
+
+
+def _error(status: int, code: str, detail: str, field_name: str | None = None) -> JsonResponse:
+    errors = {field_name: [detail]} if field_name else {}
+    return JsonResponse(
+        {"detail": detail, "errors": errors, "code": code},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _unknown_layer(name: str) -> JsonResponse:
+    return _error(404, "not_found", f"未知图层 / unknown layer: {name}（可选 / valid: {', '.join(LAYERS)}）")
+
+
+def _etag(*parts: object) -> str:
+    digest = hashlib.sha1("|".join(str(p) for p in (SCHEMA, *parts)).encode()).hexdigest()[:24]
+    return f'W/"{digest}"'
+
+
+def _etag_matches(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = parse_etags(header)
+    bare = etag.removeprefix("W/")
+    return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+
+
+def _cache_headers(response: HttpResponse, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={int(settings.GEO_MZ_TILE_MAX_AGE)}"
+    response["Vary"] = "Accept-Encoding"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _check_zxy(z: str, x: str, y: str) -> tuple[int, int, int] | JsonResponse:
+    zi, xi, yi = int(z), int(x), int(y)
+    if not 0 <= zi <= MAX_ZOOM:
+        return _error(400, "invalid", f"z 应在 0–{MAX_ZOOM} 之间 / z must be 0–{MAX_ZOOM}", "z")
+    n = 2**zi
+    for name, value in (("x", xi), ("y", yi)):
+        if not 0 <= value < n:
+            return _error(400, "invalid", f"{name} 应在 0–{n - 1} 之间（z={zi}） / {name} out of range", name)
+    return zi, xi, yi
+
+
+@require_safe
+def tile(request, layer: str, z: str, x: str, y: str):
+    spec = LAYERS.get(layer)
+    if spec is None:
+        return _unknown_layer(layer)
+    checked = _check_zxy(z, x, y)
+    if isinstance(checked, JsonResponse):
+        return checked
+    zi, xi, yi = checked
+    started = time.perf_counter()
+    plan = tile_plan(spec, zi)
+    config = grid_config() if spec.clustered else ""
+    etag = _etag(spec.name, zi, xi, yi, plan.tag, config)
+    if _etag_matches(request, etag):
+        return _cache_headers(HttpResponseNotModified(), etag)
+    data = tile_bytes(spec, zi, xi, yi, plan.source)
+    if not data:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(data, content_type=CONTENT_TYPE)
+        if _GZIP_RE.search(request.headers.get("Accept-Encoding", "")):
+            body = gzip.compress(data, compresslevel=6, mtime=0)
+            response.content = body
+            response["Content-Encoding"] = "gzip"
+        response["Content-Length"] = str(len(response.content))
+    response["X-Tile-Source"] = plan.source
+    if plan.grid_stale:
+        response["X-Tile-Grid"] = "stale"
+    response["Server-Timing"] = f"tile;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return _cache_headers(response, etag)
+
+
+def _tiles_base(request) -> str:
+    return request.build_absolute_uri(reverse("tiles-index"))
+
+
+def tilejson_body(request, layer: TileLayer, version: int) -> dict:
+    base = _tiles_base(request)
+    west, south, east, north = layer_bounds(layer, version)
+    fields = dict(layer.fields)
+    below = cluster_below_zoom()
+    return {
+        "tilejson": "3.0.0",
+        "name": layer.name,
+        "description": layer.description,
+        "version": "1.0.0",
+        "attribution": "geo-mz 民政地理信息系统",
+        "scheme": "xyz",
+        "tiles": [f"{base}{layer.name}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [west, south, east, north],
+        "center": [round((west + east) / 2, 7), round((south + north) / 2, 7), 12],
+        "vector_layers": [
+            {
+                "id": layer.name,
+                "description": layer.description + (f"（z < {below} 为网格聚合）" if layer.clustered else ""),
+                "fields": fields,
+                "minzoom": 0,
+                "maxzoom": MAX_ZOOM,
+            }
+        ],
+        "geo_mz": {
+            "srid_storage": int(settings.GEO_MZ_SRID),
+            "extent": EXTENT,
+            "buffer": BUFFER,
+            "cluster_below_zoom": below if layer.clustered else None,
+            "cluster_cells_per_tile": GRID_CELLS if layer.clustered else None,
+            "empty_tile": "204 No Content",
+        },
+    }
+
+
+@require_safe
+def tilejson(request, layer: str):
+    spec = LAYERS.get(layer)
+    if spec is None:
+        return _unknown_layer(layer)
+    version = layer_version(spec.name)
+    etag = _etag("tilejson", spec.name, version, cluster_below_zoom(), request.get_host())
+    if _etag_matches(request, etag):
+        return _cache_headers(HttpResponseNotModified(), etag)
+    response = JsonResponse(tilejson_body(request, spec, version), json_dumps_params={"ensure_ascii": False})
+    return _cache_headers(response, etag)
+
+
+@require_safe
+def index(request):
+    base = _tiles_base(request)
+    return JsonResponse(
+        {
+            "layers": [
+                {
+                    "id": layer.name,
+                    "title": layer.title,
+                    "tilejson": f"{base}{layer.name}.json",
+                    "tiles": f"{base}{layer.name}/{{z}}/{{x}}/{{y}}.pbf",
+                }
+                for layer in LAYERS.values()
+            ]
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
