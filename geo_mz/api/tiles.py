@@ -310,7 +310,7 @@ class TilePlan:
 
     source: str  # features | grid | live-clusters
     version: int
-    grid_version: int | None = None
+    grid_version: int | None = None  # set when a stale grid is served: part of the ETag
     grid_stale: bool = False
 
     @property
@@ -330,7 +330,7 @@ def tile_plan(layer: TileLayer, z: int) -> TilePlan:
         )
         version, grid_version, grid_points = cursor.fetchone()
     if grid_version is not None and grid_version == version:
-        return TilePlan("grid", version, grid_version)
+        return TilePlan("grid", version)  # the same clusters as on the fly: the same ETag
     if grid_version is not None and grid_points > LIVE_CLUSTER_LIMIT:
         return TilePlan("grid", version, grid_version, grid_stale=True)
     return TilePlan("live-clusters", version)
