@@ -451,7 +451,7 @@ def mclp(
     method: str = "heuristic",
     time_limit_s: float = 60.0,
     max_swaps: int = 100_000,
-    perturbations: int = 10,
+    perturbations: int = 8,
     seed: int = 0,
     mip_rel_gap: float = 1e-6,
 ) -> MCLPResult:
@@ -465,6 +465,10 @@ def mclp(
         allowed: candidates that may be chosen (e.g. outside exclusion zones).
         method: ``heuristic`` (greedy + interchange), ``greedy`` or ``exact`` (HiGHS MILP).
         time_limit_s: for the interchange or the exact solver; the best solution so far is returned.
+        max_swaps: cap on improving interchanges (status ``swap_limit`` when reached).
+        perturbations / seed: kicks of the iterated local search after the first local optimum
+            (0 = plain greedy + interchange); seeded, so a run repeats exactly.
+        mip_rel_gap: relative gap at which the exact solver stops.
     """
     t0 = time.perf_counter()
     if method not in METHODS:
