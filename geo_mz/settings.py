@@ -10,6 +10,8 @@ DJANGO_ALLOWED_HOSTS    comma-separated, default 127.0.0.1,localhost
 GEO_MZ_BASEMAP          none (default, works offline) | osm | tianditu
 GEO_MZ_TIANDITU_KEY     Tianditu browser key, needed for GEO_MZ_BASEMAP=tianditu
 GEO_MZ_OSM_TILE_URL     tile URL template for GEO_MZ_BASEMAP=osm (default: tile.openstreetmap.org)
+GEO_MZ_OGC_PUBLIC       OGC API – Features (/ogc/) collections readable without signing in, comma-separated
+                        (default: every collection except addresses)
 GEO_MZ_BUREAU_NAME      the bureau that issues announcements (default 赤壁市民政局)
 GEO_MZ_PLACENAME_RULEPACK  place-name rule pack: a name in geo_mz/placenames/rulepacks/ or a JSON path
 GEO_MZ_NAMING_WORKFLOW  naming-case periods in days as JSON, e.g. {"notice_days": 9}
@@ -192,6 +194,15 @@ GEO_MZ_BASEMAP = os.environ.get("GEO_MZ_BASEMAP", "none").strip().lower()
 if GEO_MZ_BASEMAP not in {"none", "osm", "tianditu"}:
     raise RuntimeError(f"GEO_MZ_BASEMAP must be none, osm or tianditu, not {GEO_MZ_BASEMAP!r}")
 GEO_MZ_TIANDITU_KEY = os.environ.get("GEO_MZ_TIANDITU_KEY", "")
+# OGC API – Features (/ogc/, geo_mz/api/ogc.py): anonymous collections; the rest need a session or a token.
+GEO_MZ_OGC_PUBLIC = [
+    c.strip()
+    for c in os.environ.get(
+        "GEO_MZ_OGC_PUBLIC",
+        "divisions,division_points,roads,boundary_lines,boundary_markers,facilities,coverage",
+    ).split(",")
+    if c.strip()
+]
 # Place names: the rule pack (a name under geo_mz/placenames/rulepacks/ or a path to a JSON file) and
 # the naming-case periods in days (JSON, e.g. {"notice_days": 9, "filing_days": 15}).
 GEO_MZ_BUREAU_NAME = os.environ.get("GEO_MZ_BUREAU_NAME", "赤壁市民政局")
