@@ -460,7 +460,7 @@ def case_mclp_exact() -> Case:
         heuristic,
         reference,
         "exact MILP, HiGHS via scipy.optimize.milp",
-        repeat=1,
+        repeat=3,
     )
 
 
