@@ -5,6 +5,7 @@
   const T = JSON.parse(document.getElementById("i18n-labels").textContent);
   const mapEl = document.getElementById("map");
   const map = L.map(mapEl, { preferCanvas: false, zoomSnap: 0.25 }).setView([29.72, 113.9], 10);
+  mapEl.leafletMap = map; // for browser tests and the console
   const layersControl = L.control.layers(null, null, { collapsed: false }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
@@ -51,7 +52,7 @@
             drawn += 1;
             f.properties.code = f.id; // GeoJSON feature id is the division code
             l.feature = f;
-            l.on("click", (e) => { L.DomEvent.stopPropagation(e); showDetails(f.properties); });
+            l.on("click", (e) => { L.DomEvent.stopPropagation(e); if (!addressJustClicked()) showDetails(f.properties); });
             if (opts.labels) {
               l.bindTooltip(labelHtml(f.properties), { permanent: opts.permanentLabels, direction: "center", className: "division-label" });
             }
@@ -84,7 +85,7 @@
         const layer = L.geoJSON(fc, {
           style: (f) => (typeof style === "function" ? style(f) : style),
           pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 3 }, typeof style === "function" ? style(f) : style)),
-          onEachFeature: (f, l) => l.on("click", (e) => { L.DomEvent.stopPropagation(e); onClick(f.properties); }),
+          onEachFeature: (f, l) => l.on("click", (e) => { L.DomEvent.stopPropagation(e); if (!addressJustClicked()) onClick(f.properties); }),
         }).addTo(map);
         layersControl.addOverlay(layer, `${name} (${fc.features.length})`);
         mapEl.dataset[key] = String(fc.features.length);
@@ -108,6 +109,77 @@
   const FACILITY_COLORS = { elderly_institution: "#c11574", day_care: "#1570ef", rural_mutual_aid: "#039855", elderly_complex: "#7a5af8", cemetery_urban: "#344054", cemetery_rural: "#475467", cemetery_village: "#667085", community_centre: "#f79009", rescue_station: "#d92d20" };
   const BOUNDARY_COLORS = { overdue: "#d92d20", due: "#f79009", in_progress: "#1570ef", ok: "#039855" };
   const MARKER_COLORS = { intact: "#039855", damaged: "#f79009", moved: "#7a5af8", lost: "#d92d20" };
+
+  // House numbers from vector tiles (/tiles/addresses/…, grid clusters with a `count` below z14), drawn
+  // on canvas in their own pane above the division fills. The canvases take no pointer events (they
+  // would swallow clicks meant for the polygons below): a click is hit-tested in 'preclick' against
+  // the decoded house numbers of the tile under it, before the polygons see it. Clusters are not
+  // clickable, so at county zooms a click still opens the township.
+  const ADDRESS_COLORS = { active: "#0e9384", approved: "#1570ef", proposed: "#f79009" };
+  const tileFeatures = {}; // "x:y:z" → { extent, features } of the tile's addresses layer
+  let addressClickAt = 0;
+  function addressJustClicked() { return performance.now() - addressClickAt < 400; }
+  function addressStyle(p, z) {
+    if (p.count) {
+      return { radius: Math.min(14, 3 + 1.6 * Math.log2(p.count)), fill: true, fillColor: "#7a5af8", fillOpacity: 0.55, color: "#53389e", weight: 1 };
+    }
+    return { radius: z >= 17 ? 5 : 3.5, fill: true, fillColor: ADDRESS_COLORS[p.status] || "#667085", fillOpacity: 0.9, color: "#ffffff", weight: 1 };
+  }
+  function updateTileStats() {
+    const entries = Object.values(tileFeatures);
+    mapEl.dataset.addressTiles = String(entries.length);
+    mapEl.dataset.addressFeatures = String(entries.reduce((n, t) => n + t.features.length, 0));
+  }
+  function showAddress(p) {
+    const rows = [[T.addressCode, esc(p.code)], [T.status, esc(p.status)], [T.addressKind, esc(p.kind)]];
+    document.getElementById("details").innerHTML = `<h2 data-address="${esc(p.code)}">${esc(p.label || p.code)}</h2>` +
+      `<table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("")}</table>`;
+  }
+  function addAddressTiles() {
+    if (!L.VectorGrid || !mapEl.dataset.tilesBase) return null;
+    const pane = map.createPane("addressTiles");
+    pane.style.zIndex = 450;
+    pane.style.pointerEvents = "none";
+    const AddressTiles = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise(coords) {
+        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).then((tile) => {
+          const layer = tile.layers.addresses;
+          tileFeatures[this._tileCoordsToKey(coords)] = { extent: layer ? layer.extent : 4096, features: layer ? layer.features : [] };
+          updateTileStats();
+          return tile;
+        });
+      },
+    });
+    const layer = new AddressTiles(`${mapEl.dataset.tilesBase}addresses/{z}/{x}/{y}.pbf`, {
+      pane: "addressTiles", rendererFactory: L.canvas.tile, interactive: false, maxZoom: 22,
+      vectorTileLayerStyles: { addresses: addressStyle },
+    });
+    layer.on("tileunload", (e) => { delete tileFeatures[layer._tileCoordsToKey(e.coords)]; updateTileStats(); });
+    map.on("preclick", (e) => {
+      if (!map.hasLayer(layer)) return;
+      const z = layer._tileZoom ?? Math.round(map.getZoom());
+      const size = layer.getTileSize().x;
+      const p = map.project(e.latlng, z);
+      const tx = Math.floor(p.x / size), ty = Math.floor(p.y / size);
+      const tile = tileFeatures[`${tx}:${ty}:${z}`];
+      if (!tile) return;
+      const k = size / tile.extent, tolerance = 7 / map.getZoomScale(map.getZoom(), z);
+      let best = null, bestDist = Infinity;
+      for (const f of tile.features) {
+        if (f.properties.count) continue; // clusters are only a picture: the click goes to the divisions
+        const g = f.geometry[0][0];
+        const d = Math.hypot(tx * size + g.x * k - p.x, ty * size + g.y * k - p.y);
+        if (d < bestDist) { best = f; bestDist = d; }
+      }
+      if (!best || bestDist > tolerance) return;
+      addressClickAt = performance.now();
+      showAddress(best.properties);
+    });
+    layer.addTo(map);
+    layersControl.addOverlay(layer, T.houseNumbers);
+    return layer;
+  }
+  addAddressTiles();
 
   const api = config.api;
   const county = config.countyCode;
