@@ -294,7 +294,7 @@ def case_straight_vs_geopandas() -> Case:
         _straight_ours(),
         reference,
         "geopandas buffer + sjoin(within) + groupby",
-        repeat=1,
+        repeat=2,
     )
 
 
