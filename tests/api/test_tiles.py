@@ -246,6 +246,34 @@ def test_a_stale_grid_of_a_large_layer_is_served_marked_stale(client, town_addre
     assert response["X-Tile-Source"] == "grid" and response["X-Tile-Grid"] == "stale"
 
 
+def test_an_over_full_tile_at_z14_is_served_as_fine_clusters(client, town_address, monkeypatch):
+    # Given a grid and a z14 tile holding more addresses than the dense-tile limit
+    x, y = tile_of(town_address[6], town_address[7], 14)
+    sure, maybe = addresses_in_tile(14, x, y)
+    tiles.grid_refresh("addresses")
+    monkeypatch.setattr(tiles, "DENSE_TILE_POINTS", len(sure) - 1)
+
+    # When it is fetched, it holds clusters of the finest grid cells, whose counts add up to its addresses
+    dense = get_tile(client, "addresses", 14, x, y)
+    assert dense["X-Tile-Source"] == "grid-dense"
+    counts = _cluster_counts(dense)
+    assert len(sure) <= sum(counts) <= len(maybe) and len(counts) <= (tiles.GRID_CELLS // 2) ** 2
+
+    # and with a stale grid of this small layer the same clusters are computed from the points
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE addresses_address SET updated_at = now() WHERE id = %s", [town_address[0]])
+    live = get_tile(client, "addresses", 14, x, y)
+    assert live["X-Tile-Source"] == "live-clusters"
+    assert sorted(_cluster_counts(live)) == sorted(counts)
+
+    # while below the limit the tile holds the addresses themselves, under another ETag
+    monkeypatch.setattr(tiles, "DENSE_TILE_POINTS", len(maybe) + 1)
+    tiles.grid_refresh("addresses")
+    features = get_tile(client, "addresses", 14, x, y)
+    assert features["X-Tile-Source"] == "features"
+    assert features["ETag"] != live["ETag"]
+
+
 def test_tiles_refresh_command_builds_the_grid_and_keeps_versions(client):
     # Given a few writes since the last compaction
     with connection.cursor() as cursor:
@@ -426,6 +454,6 @@ def test_tile_queries_use_the_3857_expression_index(name, town_address):
 
 def test_live_clusters_and_grid_use_indexes(town_address):
     x, y = tile_of(town_address[6], town_address[7], 10)
-    params = {"layer": "addresses", "z": 10, "x": x, "y": y, "cell": tiles._cell_size(10)}
+    params = {"layer": "addresses", "z": 10, "x": x, "y": y, "cell": tiles._cell_size(10), "shift": 6}
     assert INDEXES["addresses"] in _plan(tiles.live_clusters_sql(tiles.LAYERS["addresses"]), params)
     assert "core_tile_grid_tile_idx" in _plan(tiles.GRID_TILE_SQL, params)
