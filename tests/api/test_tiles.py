@@ -302,6 +302,20 @@ def test_tiles_refresh_command_builds_the_grid_and_keeps_versions(client):
     assert "up to date" in out.getvalue()
 
 
+def test_a_long_change_log_is_folded_when_read_and_versions_stay(monkeypatch):
+    with connection.cursor() as cursor:
+        for _ in range(5):
+            cursor.execute(
+                "UPDATE facilities_facility SET updated_at = now() WHERE id IN (SELECT min(id) FROM facilities_facility)"
+            )
+    monkeypatch.setattr(tiles, "COMPACT_AFTER_ROWS", 3)
+    versions = {name: tiles.layer_version(name) for name in tiles.LAYERS}
+    assert versions == {name: tiles.layer_version(name) for name in tiles.LAYERS}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM core_tile_change WHERE layer = 'facilities'")
+        assert cursor.fetchone()[0] == 1
+
+
 # ---------------------------------------------------------------------------------------------------
 # HTTP: ETag, 304, gzip, Cache-Control, empty tiles, bad input
 # ---------------------------------------------------------------------------------------------------
