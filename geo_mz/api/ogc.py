@@ -864,6 +864,9 @@ def collection_doc(request, c: Collection) -> dict:
             _link(_url(request, f"{path}/items", {"f": "json"}), "items", GEOJSON, f"{c.title} GeoJSON"),
             _link(_url(request, f"{path}/items", {"f": "html"}), "items", HTML, f"{c.title} HTML"),
             _link(_url(request, f"{path}/schema"), "describedby", SCHEMA_JSON, "属性结构 / schema"),
+            # Relation types are case-insensitive (RFC 8288); GDAL's OAPIF driver up to 3.6 matches the
+            # camel-case spelling only, and without the schema it types fields from the first page.
+            _link(_url(request, f"{path}/schema"), "describedBy", SCHEMA_JSON, "属性结构 / schema"),
             _link(
                 _url(request, f"{path}/queryables"),
                 "http://www.opengis.net/def/rel/ogc/1.0/queryables",
