@@ -21,8 +21,8 @@ returns, and PROJ's set-up on the first transform of each database connection (~
 tiles with persistent connections (DJANGO_CONN_MAX_AGE, gunicorn workers). The margin matches the
 64-unit buffer, so points and lines near a tile edge are drawn whole on both sides.
 
-Dense points at low zoom
-------------------------
+Dense points: clusters
+----------------------
 Below settings.GEO_MZ_TILE_CLUSTER_BELOW_ZOOM (default 14) the addresses layer is served as grid
 clusters: each tile is cut into 64 × 64 cells; every occupied cell becomes one point at the mean
 position of its members with a `count`. Cells never straddle tiles, so the counts in a tile add up to
@@ -43,9 +43,9 @@ Every table that feeds a layer has a statement-level trigger that appends to cor
 core/migrations/0002_tile_change_log.py); a layer's version is the sum of its rows, visible when the
 writer commits. The ETag is weak, a hash of layer + z/x/y + version (+ the grid's version when a grid
 is served, and whether it holds features or clusters), so a revalidation is answered 304 without
-building the tile. `Cache-Control: public,
-max-age=settings.GEO_MZ_TILE_MAX_AGE`. Bodies are gzipped when the client accepts it. An empty tile
-is answered 204 No Content (with the same caching headers). Bad z/x/y → 400 JSON; unknown layer → 404.
+building the tile. `Cache-Control: public, max-age=settings.GEO_MZ_TILE_MAX_AGE`. Bodies are gzipped
+when the client accepts it. An empty tile is answered 204 No Content (with the same caching headers).
+Bad z/x/y → 400 JSON; unknown layer → 404 JSON.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ import hashlib
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -107,7 +107,6 @@ class TileLayer:
     where: str = ""
     id_column: str | None = None
     clustered: bool = False
-    cluster_fields: dict[str, str] = field(default_factory=dict)
 
     def filters(self, *extra: str) -> str:
         parts = [p for p in (*extra, self.where) if p]
@@ -312,7 +311,8 @@ def grid_build_sql(layer: TileLayer) -> str:
 
 
 def cluster_below_zoom() -> int:
-    return int(getattr(settings, "GEO_MZ_TILE_CLUSTER_BELOW_ZOOM", 14))
+    """settings.GEO_MZ_TILE_CLUSTER_BELOW_ZOOM, kept within 1 … MAX_ZOOM + 1 (23: always clusters)."""
+    return max(1, min(MAX_ZOOM + 1, int(getattr(settings, "GEO_MZ_TILE_CLUSTER_BELOW_ZOOM", 14))))
 
 
 def grid_config() -> str:
