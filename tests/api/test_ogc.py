@@ -161,6 +161,18 @@ def test_next_links_walk_every_feature_once_and_offsets_agree():
     assert prev["offset"] == ["100"] and "after" not in prev
 
 
+def test_number_matched_is_left_out_above_the_count_limit(monkeypatch):
+    from geo_mz.api import ogc
+
+    monkeypatch.setattr(ogc, "COUNT_LIMIT", 100)
+    c = APIClient()
+    big = c.get("/ogc/collections/facilities/items", {"limit": 10}).json()
+    assert "numberMatched" not in big and big["numberReturned"] == 10
+    assert _href(big["links"], "next")
+    small = c.get("/ogc/collections/facilities/items", {"limit": 10, "type": "elderly_institution"}).json()
+    assert small["numberMatched"] == 12
+
+
 def test_limit_is_clamped_and_bad_paging_is_refused():
     c = APIClient()
     fc = c.get("/ogc/collections/divisions/items", {"limit": 50_000}).json()
