@@ -48,6 +48,7 @@ from django.db import connection, transaction
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pyproj import CRS
@@ -85,7 +86,7 @@ CONFORMANCE = [
 ]
 
 # Query parameters of /items other than property filters.
-ITEMS_PARAMS = frozenset({"f", "limit", "offset", "after", "bbox", "bbox-crs", "crs"})
+ITEMS_PARAMS = frozenset({"f", "limit", "offset", "after", "bbox", "bbox-crs", "crs", "datetime"})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -708,6 +709,33 @@ def _filter_value(p: Prop, raw: str) -> Any:
     return raw
 
 
+def _rfc3339(value: str) -> bool:
+    try:
+        return parse_datetime(value) is not None or parse_date(value) is not None
+    except ValueError:
+        return False
+
+
+def datetime_check(raw: str) -> None:
+    """Part 1 requires `datetime` (an RFC 3339 instant or interval, `..` for an open end) on every items
+    operation. These collections declare no temporal extent, so a valid value filters nothing; a
+    malformed one is a 400."""
+    parts = raw.split("/")
+    if len(parts) == 1:
+        ok = _rfc3339(parts[0])
+    elif len(parts) == 2:
+        open_ends = [p in ("", "..") for p in parts]
+        ok = not all(open_ends) and all(o or _rfc3339(p) for o, p in zip(open_ends, parts, strict=True))
+    else:
+        ok = False
+    if not ok:
+        raise _bad(
+            "datetime",
+            f"datetime 须为 RFC 3339 时刻或时段 / datetime must be an RFC 3339 instant or interval "
+            f"(e.g. 2024-01-01T00:00:00Z or 2024-01-01/..), got {raw!r}",
+        )
+
+
 def items_query(c: Collection, params) -> Query:
     """Parse /items query parameters. 400 with the parameter's name for anything malformed or unknown."""
     unknown = sorted(set(params) - ITEMS_PARAMS - set(c.queryables))
@@ -726,6 +754,8 @@ def items_query(c: Collection, params) -> Query:
     )
     if params.get("after"):
         q.after = _int_param(params, "after", 0, 0) if c.key_is_int else params["after"]
+    if params.get("datetime"):
+        datetime_check(params["datetime"])
     bbox_crs = crs_parse(params["bbox-crs"], "bbox-crs") if params.get("bbox-crs") else supported_crs()[CRS84]
     if params.get("bbox"):
         cond, cond_params = bbox_filter(params["bbox"], bbox_crs)
@@ -837,7 +867,9 @@ _TAGS = ["OGC API – Features"]
 
 
 class LandingView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_F_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_landing", tags=_TAGS, parameters=[_F_PARAM], responses={200: OpenApiTypes.OBJECT}
+    )
     def get(self, request):
         """Landing page: links to the API definition, the conformance declaration and the collections."""
         links = [
@@ -879,7 +911,12 @@ class LandingView(OgcView):
 
 
 class ConformanceView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_F_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_conformance",
+        tags=_TAGS,
+        parameters=[_F_PARAM],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         """The conformance classes this API implements."""
         body = {"conformsTo": CONFORMANCE}
@@ -920,7 +957,12 @@ def collection_doc(request, c: Collection) -> dict:
 
 
 class CollectionsView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_F_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_collections",
+        tags=_TAGS,
+        parameters=[_F_PARAM],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         """The collections this request may read (anonymous requests see the public ones)."""
         readable = [c for c in COLLECTIONS.values() if can_read(request.user, c.id)]
@@ -936,7 +978,12 @@ class CollectionsView(OgcView):
 
 
 class CollectionView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_COLLECTION_PARAM, _F_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_collection",
+        tags=_TAGS,
+        parameters=[_COLLECTION_PARAM, _F_PARAM],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, collection_id: str):
         """One collection: extent (CRS84), supported CRSs, storage CRS, links."""
         c = self.collection(request, collection_id)
@@ -953,7 +1000,12 @@ def _json_schema_type(p: Prop) -> dict:
 
 
 class SchemaView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_COLLECTION_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_schema",
+        tags=_TAGS,
+        parameters=[_COLLECTION_PARAM],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, collection_id: str):
         """JSON Schema of a feature (GeoJSON Feature with typed properties), for clients such as GDAL that
         fix field types from it instead of guessing from the first page."""
@@ -978,7 +1030,12 @@ class SchemaView(OgcView):
 
 
 class QueryablesView(OgcView):
-    @extend_schema(tags=_TAGS, parameters=[_COLLECTION_PARAM], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="ogc_queryables",
+        tags=_TAGS,
+        parameters=[_COLLECTION_PARAM],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, collection_id: str):
         """Properties usable as `?name=value` filters on /items (equality)."""
         c = self.collection(request, collection_id)
@@ -1052,6 +1109,7 @@ class ItemsView(OgcView):
 
 class ItemView(OgcView):
     @extend_schema(
+        operation_id="ogc_item",
         tags=_TAGS,
         parameters=[
             _COLLECTION_PARAM,
@@ -1100,6 +1158,12 @@ _ITEMS_COMMON = [
         "of bbox-crs (default CRS84: lon,lat)",
     ),
     OpenApiParameter("bbox-crs", str, description="bbox 的坐标参考系 / CRS of bbox (URI)"),
+    OpenApiParameter(
+        "datetime",
+        str,
+        description="RFC 3339 时刻或时段；本服务各集合无时间范围，不作筛选 / accepted and validated; these "
+        "collections have no temporal extent, so it filters nothing",
+    ),
     OpenApiParameter(
         "crs",
         str,

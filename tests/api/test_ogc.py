@@ -323,6 +323,11 @@ def test_unsupported_crs_is_refused():
     assert r.status_code == 400 and "bbox-crs" in r.json()["errors"]
     assert c.get("/ogc/collections/facilities/items", {"f": "xml"}).status_code == 400
     assert c.get("/ogc/collections/facilities/items", {"sortby": "name"}).status_code == 400
+    # `datetime` is part of Core: checked, and (no collection has a temporal extent) filters nothing.
+    everything = c.get("/ogc/collections/facilities/items", {"datetime": "2024-01-01T00:00:00Z/.."})
+    assert everything.json()["numberMatched"] == Facility.objects.count()
+    r = c.get("/ogc/collections/facilities/items", {"datetime": "last week"})
+    assert r.status_code == 400 and "RFC 3339" in r.json()["errors"]["datetime"][0]
 
 
 # ---------------------------------------------------------------------------------------------------
