@@ -214,17 +214,16 @@ def _division_filter(fk: str) -> str:
     return f"{fk} = (SELECT id FROM divisions_division WHERE code = %s)"
 
 
+def _division_prop(name: str, fk: str, label: str) -> Prop:
+    """A division-code property read through a foreign key, filterable by code (uses the FK index)."""
+    return Prop(name, _division_code(fk), "string", label, filter_sql=_division_filter(fk))
+
+
 _DIVISION_PROPS = (
     Prop("code", "d.code", "string", "区划代码"),
     Prop("name", "d.name", "string", "名称"),
     Prop("level", "d.level", "string", "级别"),
-    Prop(
-        "parent_code",
-        _division_code("d.parent_id"),
-        "string",
-        "上级区划代码",
-        filter_sql=_division_filter("d.parent_id"),
-    ),
+    _division_prop("parent_code", "d.parent_id", "上级区划代码"),
     Prop("status", "d.status", "string", "状态"),
     Prop("population", "d.population", "integer", "常住人口"),
     Prop("population_60_plus", "d.population_60_plus", "integer", "60岁及以上人口"),
@@ -291,13 +290,7 @@ COLLECTIONS: dict[str, Collection] = {
                 Prop("road_class", "f.road_class", "string", "道路等级"),
                 Prop("width_m", "f.width_m", "number", "宽度（米）", False),
                 Prop("length_m", "round(f.length_m::numeric, 2)", "number", "长度（米）", False),
-                Prop(
-                    "division_code",
-                    _division_code("f.division_id"),
-                    "string",
-                    "所属区划代码",
-                    filter_sql=_division_filter("f.division_id"),
-                ),
+                _division_prop("division_code", "f.division_id", "所属区划代码"),
                 Prop("synthetic", "f.synthetic", "boolean", "合成数据"),
             ),
         ),
@@ -320,13 +313,7 @@ COLLECTIONS: dict[str, Collection] = {
                 Prop("status", "a.status", "string", "状态"),
                 Prop("number", "a.number", "integer", "门牌号"),
                 Prop("suffix", "a.suffix", "string", "附号"),
-                Prop(
-                    "division_code",
-                    _division_code("a.division_id"),
-                    "string",
-                    "所属区划代码",
-                    filter_sql=_division_filter("a.division_id"),
-                ),
+                _division_prop("division_code", "a.division_id", "所属区划代码"),
             ),
         ),
         Collection(
@@ -345,20 +332,8 @@ COLLECTIONS: dict[str, Collection] = {
                 Prop("level", "l.level", "string", "界线级别"),
                 Prop("section", "l.section", "integer", "段号"),
                 Prop("status", "l.status", "string", "状态"),
-                Prop(
-                    "division_a_code",
-                    _division_code("l.division_a_id"),
-                    "string",
-                    "甲方区划代码",
-                    filter_sql=_division_filter("l.division_a_id"),
-                ),
-                Prop(
-                    "division_b_code",
-                    _division_code("l.division_b_id"),
-                    "string",
-                    "乙方区划代码",
-                    filter_sql=_division_filter("l.division_b_id"),
-                ),
+                _division_prop("division_a_code", "l.division_a_id", "甲方区划代码"),
+                _division_prop("division_b_code", "l.division_b_id", "乙方区划代码"),
                 Prop("length_m", "round(l.length_m::numeric, 2)", "number", "长度（米）", False),
                 Prop("agreement_no", "l.agreement_no", "string", "界线协议书编号"),
                 Prop("synthetic", "l.synthetic", "boolean", "合成数据"),
@@ -418,13 +393,7 @@ COLLECTIONS: dict[str, Collection] = {
                 Prop("beds", "f.beds", "integer", "床位数", False),
                 Prop("nursing_beds", "f.nursing_beds", "integer", "护理型床位数", False),
                 Prop("places", "f.places", "integer", "服务人数", False),
-                Prop(
-                    "division_code",
-                    _division_code("f.division_id"),
-                    "string",
-                    "所在区划代码",
-                    filter_sql=_division_filter("f.division_id"),
-                ),
+                _division_prop("division_code", "f.division_id", "所在区划代码"),
                 Prop("synthetic", "f.synthetic", "boolean", "合成数据"),
             ),
         ),
