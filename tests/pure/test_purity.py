@@ -27,6 +27,7 @@ PURE_MODULES = [
     "geo_mz.core.statemachine",
     "gis_data.addresses",
     "gis_data.facilities",
+    "gis_data.scale",
     "geo_mz.addresses.numbering",
     "geo_mz.addresses.parse",
     "geo_mz.addresses.documents",
