@@ -73,3 +73,49 @@ class UserProfile(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.jurisdiction_code or '-'}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("进行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class Job(models.Model):
+    """A background job (exports, bulk imports) with progress, run by core.jobs.
+
+    `kind` names a handler registered in core.jobs; `params` are its arguments. A finished job keeps
+    its result file (under MEDIA_ROOT/jobs/) and a JSON `result` (counts, per-row report…)."""
+
+    kind = models.CharField(_("类型"), max_length=40)
+    params = models.JSONField(_("参数"), default=dict)
+    status = models.CharField(_("状态"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveBigIntegerField(_("已处理"), default=0)
+    total = models.PositiveBigIntegerField(_("总数"), null=True, blank=True)
+    message = models.CharField(_("说明"), max_length=300, blank=True)
+    result = models.JSONField(_("结果"), default=dict, blank=True)
+    file = models.FileField(_("结果文件"), upload_to="jobs/%Y/%m/", blank=True, max_length=300)
+    file_name = models.CharField(_("下载文件名"), max_length=200, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("提交人"), null=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="core_job_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} {self.status}"
+
+    @property
+    def percent(self) -> float | None:
+        if not self.total:
+            return 100.0 if self.status == JobStatus.DONE else None
+        return round(min(self.progress / self.total, 1.0) * 100, 1)
