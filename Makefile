@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY := .venv/bin/python
 
-.PHONY: setup run test test-fast lint format bench demo-build clean-db
+.PHONY: setup run test test-fast lint format bench bench-scale demo-build clean-db
 
 setup:
 	scripts/setup.sh
@@ -29,6 +29,12 @@ format:
 
 bench: setup
 	$(PY) -m bench
+
+# Million-feature benchmarks (tiles, OGC API, search, export, import) on their own database.
+SCALE_DB_URL := postgres://geo_mz:geo_mz@127.0.0.1:5432/geo_mz_scale
+bench-scale:
+	GEO_MZ_DB_NAME=geo_mz_scale DATABASE_URL=$(SCALE_DB_URL) scripts/setup.sh --scale
+	DATABASE_URL=$(SCALE_DB_URL) $(PY) -m bench scale
 
 demo-build:
 	$(PY) -m gis_data.generate

@@ -1,4 +1,8 @@
-"""`python -m bench` (or `make bench`): run every benchmark and print one table."""
+"""`python -m bench` (or `make bench`): run every benchmark and print one table.
+
+`python -m bench word …` runs the cases whose names contain a word. `python -m bench scale [word …]`
+runs the million-feature modules (SCALE = True) instead, which expect the scale data set
+(`make bench-scale` creates its own database geo_mz_scale and runs them)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from bench import (
     bench_foundation,
     bench_placenames_rules,
     bench_placenames_search,
+    bench_scale,
 )
 from bench.runner import run, table
 
@@ -24,14 +29,20 @@ MODULES = [
     bench_addresses_numbering,
     bench_boundaries_derive,
     bench_coverage,
+    bench_scale,
 ]
 
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geo_mz.settings")
     only = sys.argv[1:]
+    scale = bool(only) and only[0] == "scale"
+    if scale:
+        only = only[1:]
     results = []
     for module in MODULES:
+        if getattr(module, "SCALE", False) != scale:
+            continue
         for case in module.cases():
             if only and not any(word in case.name for word in only):
                 continue

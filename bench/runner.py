@@ -23,6 +23,8 @@ class Case:
     reference_name: str
     repeat: int = 5
     statistic: str = "median"  # or "p95": then each call should be one request of a mixed workload
+    concurrency: int = 1  # > 1: the calls run on this many threads at once (clients), latency per call
+    note: Callable[[], str] | None = None  # after the run: text appended to the name (e.g. server RSS)
 
 
 @dataclass
@@ -40,14 +42,24 @@ class Result:
         return self.reference_seconds / self.seconds if self.seconds else float("inf")
 
 
-def _time(fn: Callable[[], object], repeat: int, statistic: str = "median") -> float:
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _time(fn: Callable[[], object], repeat: int, statistic: str = "median", concurrency: int = 1) -> float:
     fn()  # warm-up (caches, imports, JIT of numpy paths)
     samples = []
-    for _ in range(repeat):
+    if concurrency > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(lambda _: fn(), range(concurrency)))  # warm every client
+            samples = list(pool.map(lambda _: _timed(fn), range(repeat)))
+    for _ in range(repeat if concurrency <= 1 else 0):
         gc.collect()
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
+        samples.append(_timed(fn))
     if statistic == "p95" and len(samples) >= 20:
         return statistics.quantiles(samples, n=20)[18]
     return statistics.median(samples)
@@ -64,14 +76,17 @@ def _peak(fn: Callable[[], object]) -> float:
 
 
 def run(case: Case) -> Result:
-    return Result(
+    result = Result(
         name=case.name,
-        seconds=_time(case.target, case.repeat, case.statistic),
+        seconds=_time(case.target, case.repeat, case.statistic, case.concurrency),
         reference_name=case.reference_name,
-        reference_seconds=_time(case.reference, case.repeat, case.statistic),
+        reference_seconds=_time(case.reference, case.repeat, case.statistic, case.concurrency),
         peak_mib=_peak(case.target),
         statistic=case.statistic,
     )
+    if case.note is not None:
+        result.name += f" [{case.note()}]"
+    return result
 
 
 def _fmt_time(seconds: float) -> str:

@@ -2,6 +2,8 @@
 # geo-mz set-up from nothing, idempotent.
 #   scripts/setup.sh            system packages + PostGIS cluster + database + uv/.venv + migrate + demo
 #   scripts/setup.sh --no-demo  everything except loading the demo county (used by the test command)
+#   scripts/setup.sh --scale    also the scale data set (manage.py scale_data: 1M house numbers…);
+#                               `make bench-scale` uses it with GEO_MZ_DB_NAME=geo_mz_scale
 # Supported: Debian 12 (bookworm) / Ubuntu 22.04+ with PostgreSQL 15 packages, as root or with sudo.
 # Configuration (environment, with safe local defaults):
 #   GEO_MZ_DB_NAME=geo_mz GEO_MZ_DB_USER=geo_mz GEO_MZ_DB_PASSWORD=geo_mz GEO_MZ_DB_PORT=5432
@@ -11,9 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LOAD_DEMO=1
+LOAD_SCALE=0
 for arg in "$@"; do
   case "$arg" in
     --no-demo) LOAD_DEMO=0 ;;
+    --scale) LOAD_SCALE=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -99,5 +103,9 @@ if [ "$LOAD_DEMO" = "1" ]; then
   "$PY" manage.py setup_app --demo
 else
   "$PY" manage.py setup_app
+fi
+if [ "$LOAD_SCALE" = "1" ]; then
+  log "scale data set (skipped when already loaded)"
+  "$PY" manage.py scale_data
 fi
 log "ready"
