@@ -95,8 +95,9 @@ def _start_thread() -> None:
 
 def _thread_main() -> None:
     try:
+        close_old_connections()
         while job_work_one():
-            pass
+            close_old_connections()
     finally:
         connection.close()
 
@@ -155,8 +156,8 @@ def job_run(job: Job) -> Job:
 
 
 def job_work_one() -> bool:
-    """Claim and run one job. False when the queue is empty."""
-    close_old_connections()
+    """Claim and run one job. False when the queue is empty. Long-running workers call
+    `close_old_connections()` between jobs (the thread and `jobs_work` do)."""
     job = job_claim()
     if job is None:
         return False

@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from geo_mz.core import jobs
 
@@ -24,7 +25,9 @@ class Command(BaseCommand):
             self.stdout.write(f"[jobs] purged {purged} old job(s)")
         while True:
             ran = 0
+            close_old_connections()
             while jobs.job_work_one():
+                close_old_connections()
                 ran += 1
             if ran:
                 self.stdout.write(f"[jobs] ran {ran} job(s)")
