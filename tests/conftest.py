@@ -8,10 +8,28 @@ import datetime as dt
 import pytest
 
 
+def _flushes(item) -> bool:
+    db = item.get_closest_marker("django_db")
+    return item.get_closest_marker("browser") is not None or bool(db and db.kwargs.get("transaction"))
+
+
 def pytest_collection_modifyitems(config, items):
-    # Browser tests use a live server, whose transactional teardown flushes the database: run them last
-    # so the session's demo data stays available to every other test.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # Browser and other transactional tests end with a flush of the database: run them last so the
+    # session's demo data stays available to every other test (they reload it: tests/browser/conftest).
+    items.sort(key=_flushes)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_read_replica():
+    """The suite reads from default even when DATABASE_REPLICA_URL is set: a configured "replica" alias
+    would otherwise reach the real replica (pytest-django only redirects a TEST MIRROR alias to the test
+    database when a test lists it in `databases`). tests/core/test_replica.py adds a mirror itself."""
+    from django.conf import settings
+
+    replica = settings.DATABASES.pop("replica", None)
+    yield
+    if replica is not None:
+        settings.DATABASES["replica"] = replica
 
 
 @pytest.fixture(scope="session")
