@@ -10,7 +10,10 @@ with its south-west corner at (480 000, 3 270 000), roughly where 赤壁市 lies
 * **roads**: a jittered 224 × 224 grid at 100 m (99,904 edges, each with a bent middle vertex),
   100,000 demand points and 1,000 facilities on it, cut-off 1,000 m;
 * **MCLP**: 20,000 demand × 2,000 candidates (k = 50, radius 1,200 m) and 100,000 × 5,000
-  (k = 100, radius 1,000 m), clustered demand, 20 existing sites.
+  (k = 100, radius 1,000 m), clustered demand, 20 existing sites;
+* **Dask**: the straight-line case in 4 partitions of whole townships on a ``distributed.LocalCluster``
+  (2 worker processes × 1 thread, started on the first call) against the single-process engine;
+  every flag, count and nearest distance is checked bit for bit once (stderr).
 
 References run in the same process: PostGIS (the issue's ``EXISTS`` + ``ST_DWithin`` with the
 largest radius + a distance filter, GiST-indexed), geopandas buffer + ``sjoin``, pgRouting
@@ -23,6 +26,7 @@ Objective gaps and result checks are printed to stderr.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import heapq
@@ -45,6 +49,7 @@ from geo_mz.coverage.engine import (
     straight_pairs,
 )
 from geo_mz.coverage.network import RoadGraph, network_coverage
+from geo_mz.coverage.partitioned import partitioned_coverage
 
 SEED = 20240606
 X0, Y0 = 480_000.0, 3_270_000.0
@@ -328,6 +333,57 @@ def case_what_if() -> Case:
     )
 
 
+def case_straight_dask() -> Case:
+    data = county()
+    state: dict[str, Any] = {}
+
+    def client() -> Any:
+        if "client" not in state:
+            import logging
+
+            from distributed import Client, LocalCluster
+
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
+            state["client"] = Client(cluster)
+            atexit.register(lambda: (state["client"].close(), cluster.close()))
+        return state["client"]
+
+    def ours() -> object:
+        res = partitioned_coverage(
+            data["demand"], data["division"], data["facility"], data["radius"], npartitions=4, client=client()
+        )
+        if "checked" not in state:
+            ref = straight_coverage(data["demand"], data["facility"], data["radius"])
+            same = {
+                name: bool(np.array_equal(getattr(ref, name), getattr(res, name)))
+                for name in ("covered", "n_reaching", "nearest_facility")
+            }
+            same["nearest_distance_m"] = bool(
+                np.array_equal(ref.nearest_distance_m.view(np.uint64), res.nearest_distance_m.view(np.uint64))
+            )
+            _log(
+                f"Dask, 4 partitions (points {res.partitioning.n_points.tolist()}, facilities per task "
+                f"{res.partition_facilities.tolist()}) vs one process, bit for bit: {same}"
+            )
+            state["checked"] = True
+        return res
+
+    return Case(
+        f"覆盖 straight on Dask: 4 partitions by township, LocalCluster 2 workers × 1 thread, "
+        f"{N_DEMAND:,} × {N_FACILITIES:,}",
+        ours,
+        lambda: straight_coverage(data["demand"], data["facility"], data["radius"]),
+        "the single-process engine, straight_coverage (identical results)",
+        repeat=3,
+    )
+
+
 # --------------------------------------------------------------------------- network
 
 
@@ -505,6 +561,7 @@ def cases() -> list[Case]:
         case_straight_vs_postgis(),
         case_straight_vs_geopandas(),
         case_what_if(),
+        case_straight_dask(),
         case_network_vs_pgrouting(),
         case_network_vs_python(),
         case_mclp_exact(),

@@ -319,6 +319,108 @@ def _coverage(demand: Demand, fs: FacilitySet, mode: str):
     )
 
 
+# ---------------------------------------------------------------------------------------------------
+# Dask: the coverage flags partitioned by township (pure part: partitioned.py)
+# ---------------------------------------------------------------------------------------------------
+
+DASK_CONNECT_TIMEOUT_S = 10
+_DASK_CLIENTS: dict[str, Any] = {}
+
+
+def dask_scheduler_setting() -> str:
+    """GEO_MZ_DASK_SCHEDULER (e.g. tcp://10.0.0.5:8786), or "" when coverage runs in-process."""
+    return str(getattr(settings, "GEO_MZ_DASK_SCHEDULER", "") or "").strip()
+
+
+def dask_client(address: str) -> Any:
+    """A distributed Client of the scheduler at `address`, kept for this process (a web worker
+    connects once, not per request)."""
+    client = _DASK_CLIENTS.get(address)
+    if client is not None and client.status == "running":
+        return client
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ValidationError(
+            {
+                "dask": f"无法连接 Dask 调度器 {address}：{exc} / cannot connect to the Dask scheduler {address}"
+            }
+        ) from exc
+    _DASK_CLIENTS[address] = client
+    return client
+
+
+def dask_clients_close(address: str | None = None) -> None:
+    """Close the kept client of `address` (all of them when None), e.g. before its cluster stops."""
+    for key in [address] if address is not None else list(_DASK_CLIENTS):
+        client = _DASK_CLIENTS.pop(key, None)
+        if client is not None:
+            client.close()
+
+
+def _dask_target(partitions: int | None, dask_scheduler: str | None) -> tuple[int, Any] | None:
+    """(partitions, client or None for Dask's threads) when the run goes to Dask, else None.
+
+    Dask is used when `partitions` >= 1 is given, or when a scheduler is configured and `partitions`
+    is None (then one partition per worker thread of the cluster); `partitions=0` forces one
+    process."""
+    if partitions is not None and (
+        isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 0
+    ):
+        raise ValidationError(
+            {"partitions": "分区数应为非负整数 / partitions must be a non-negative integer"}
+        )
+    if partitions == 0:
+        return None
+    address = (dask_scheduler if dask_scheduler is not None else dask_scheduler_setting()).strip()
+    if partitions is None and not address:
+        return None
+    client = dask_client(address) if address else None
+    if partitions is None:
+        partitions = max(1, sum(client.nthreads().values()))
+    return partitions, client
+
+
+def _coverage_dask(demand: Demand, fs: FacilitySet, mode: str, partitions: int, client: Any):
+    """`_coverage` on Dask: the demand split by township into `partitions` groups (whole townships).
+    Returns the same three values plus what ran where (for the run's parameters)."""
+    from geo_mz.coverage import partitioned
+
+    if fs.xy.shape[0] == 0:
+        covered, counts, extra = _coverage(demand, fs, mode)
+        return covered, counts, extra, {"partitions": 0, "requested": partitions, "scheduler": None}
+    res = partitioned.partitioned_coverage(
+        demand.xy,
+        demand.township_codes(),
+        fs.xy,
+        fs.radius,
+        npartitions=partitions,
+        client=client,
+        mode=mode,
+        graph=road_graph() if mode == "network" else None,
+    )
+    if mode == "straight":
+        extra: dict[str, int] = {"unreachable": 0}
+    else:
+        assert res.status is not None and res.facility_snapped is not None
+        extra = {
+            "unreachable": int(np.isin(res.status, [network.NO_ROUTE, network.UNSNAPPED]).sum()),
+            "facilities_unsnapped": int((~res.facility_snapped).sum()),
+        }
+    info = {
+        "partitions": res.npartitions,
+        "requested": partitions,
+        "scheduler": res.scheduler,
+        "points": res.partitioning.n_points.tolist(),
+        "facilities": res.partition_facilities.tolist(),
+        "halo_points": res.partition_halo.tolist(),
+        "townships": res.partitioning.groups(),
+    }
+    return res.covered, res.n_reaching, extra, info
+
+
 def _county_polygon():
     county = Division.objects.get(code=settings.GEO_MZ_COUNTY_CODE)
     return shapely.from_wkb(bytes(county.geom.wkb))
@@ -338,14 +440,27 @@ def coverage_compute(
     group: str = DemandGroup.OLDER,
     radius_m: float | None = None,
     scenario: Scenario | None = None,
+    partitions: int | None = None,
+    dask_scheduler: str | None = None,
 ) -> dict[str, Any]:
-    """Run the coverage analysis and return its results (nothing stored)."""
+    """Run the coverage analysis and return its results (nothing stored).
+
+    With `partitions` (>= 1), or with GEO_MZ_DASK_SCHEDULER set, the covered flags are computed on
+    Dask, partitioned by township (`partitioned.partitioned_coverage`; bit-identical to one process):
+    on the scheduler `dask_scheduler` (default: the setting), or on Dask's local threads when there
+    is none. `partitions=0` forces one process. `result["dask"]` says what ran where (None: one
+    process)."""
     _check_params(mode, group)
+    target = _dask_target(partitions, dask_scheduler)
     demand = demand_points()
     fs = facility_set(type_codes, radius_m=radius_m, scenario=scenario)
     w = demand.weight(group)
     t0 = time.perf_counter()
-    covered, counts, extra = _coverage(demand, fs, mode)
+    dask_info = None
+    if target is None:
+        covered, counts, extra = _coverage(demand, fs, mode)
+    else:
+        covered, counts, extra, dask_info = _coverage_dask(demand, fs, mode, *target)
     agg = engine.aggregate(demand.township_codes(), w, covered)
     reached = engine.units_reached(demand.village, covered)
     runtime = (time.perf_counter() - t0) * 1000
@@ -389,6 +504,7 @@ def coverage_compute(
         "runtime_ms": runtime,
         "covered": covered,
         "counts": counts,
+        "dask": dask_info,
     }
 
 
@@ -421,23 +537,39 @@ def coverage_run(
     scenario: Scenario | None = None,
     label: str = "",
     user=None,
+    partitions: int | None = None,
+    dask_scheduler: str | None = None,
 ) -> CoverageRun:
-    """Run and store the analysis with its parameters and input versions."""
+    """Run and store the analysis with its parameters and input versions (a run on Dask also
+    records its partitions and scheduler under parameters["dask"])."""
     if user is not None:
         from geo_mz.core.permissions import require_role
 
         require_role(user, APP)
-    result = coverage_compute(type_codes, mode=mode, group=group, radius_m=radius_m, scenario=scenario)
+    result = coverage_compute(
+        type_codes,
+        mode=mode,
+        group=group,
+        radius_m=radius_m,
+        scenario=scenario,
+        partitions=partitions,
+        dask_scheduler=dask_scheduler,
+    )
+    parameters: dict[str, Any] = {
+        "types": type_codes,
+        "mode": mode,
+        "group": group,
+        "radius_m": radius_m,
+        "scenario": scenario.pk if scenario else None,
+    }
+    if result["dask"] is not None:
+        parameters["dask"] = {
+            k: result["dask"][k] for k in ("partitions", "requested", "scheduler", "points")
+        }
     return CoverageRun.objects.create(
         kind=RunKind.COVERAGE,
         label=label or f"{'、'.join(type_codes)} {mode}",
-        parameters={
-            "types": type_codes,
-            "mode": mode,
-            "group": group,
-            "radius_m": radius_m,
-            "scenario": scenario.pk if scenario else None,
-        },
+        parameters=parameters,
         input_versions=input_versions(),
         engine_version=engine.ENGINE_VERSION,
         scenario=scenario,

@@ -37,6 +37,7 @@ PURE_MODULES = [
     "geo_mz.coverage.allocation",
     "geo_mz.coverage.maps",
     "geo_mz.coverage.documents",
+    "geo_mz.coverage.partitioned",
     "geo_mz.boundaries.documents",
     "geo_mz.boundaries.markers",
     "geo_mz.boundaries.derive",
