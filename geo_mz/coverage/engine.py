@@ -498,14 +498,30 @@ def _nearest(grid: _Grid, facilities: FloatArray) -> tuple[IntArray, FloatArray]
         idx[pts[best]] = fac[best]
     far = np.flatnonzero(idx < 0)
     if far.size:
-        _, near = cKDTree(facilities).query(
-            grid_points := np.ascontiguousarray(_xy_of(grid, far)), k=1, workers=-1
-        )
-        near = near.astype(np.int64)
-        idx[far] = near
-        dist[far] = _distance(
-            grid_points[:, 0] - facilities[near, 0], grid_points[:, 1] - facilities[near, 1]
-        )
+        # Same rule as above: the minimum of _distance, exact ties to the highest index (the tree
+        # alone would break ties by its own order, and differently for a subset of facilities).
+        pts = np.ascontiguousarray(_xy_of(grid, far))
+        tree = cKDTree(facilities)
+        k = min(4, m)
+        kd_d, near = tree.query(pts, k=k, workers=-1)
+        kd_d, near = kd_d.reshape(-1, k), near.reshape(-1, k).astype(np.int64)
+        d = _distance(pts[:, :1] - facilities[near, 0], pts[:, 1:] - facilities[near, 1])
+        dmin = d.min(axis=1)
+        idx[far] = np.where(d == dmin[:, None], near, -1).max(axis=1)
+        dist[far] = dmin
+        redo = np.flatnonzero(~(kd_d[:, -1] > dmin * (1 + 1e-9) + 1e-9)) if k < m else np.empty(0, np.int64)
+        if redo.size:  # k facilities (nearly) tie: look at every facility at the minimum
+            lists = tree.query_ball_point(pts[redo], dmin[redo] * (1 + 1e-9) + 1e-9)
+            lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=redo.size)
+            cand = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lens.sum()))
+            own = np.repeat(np.arange(redo.size), lens)
+            dd = _distance(pts[redo[own], 0] - facilities[cand, 0], pts[redo[own], 1] - facilities[cand, 1])
+            best = np.full(redo.size, np.inf)
+            np.minimum.at(best, own, dd)
+            top = np.full(redo.size, -1, dtype=np.int64)
+            at_min = dd == best[own]
+            np.maximum.at(top, own[at_min], cand[at_min])
+            idx[far[redo]], dist[far[redo]] = top, best
     return idx, dist
 
 
