@@ -3,6 +3,9 @@
 Environment variables
 ---------------------
 DATABASE_URL            postgres://geo_mz:geo_mz@127.0.0.1:5432/geo_mz
+DATABASE_REPLICA_URL    optional hot-standby replica for OGC API and vector-tile reads (docs/scaling.md)
+GEO_MZ_REPLICA_MAX_LAG_S  replica replay lag (s) above which those reads use default instead (default 30;
+                        0 = never check)
 GEO_MZ_SRID             storage CRS, a CGCS2000 3-degree Gauss-Krüger zone (demo: 4547, CM 114E)
 DJANGO_SECRET_KEY       required when DJANGO_DEBUG=0
 DJANGO_DEBUG            1 (local default) / 0
@@ -133,6 +136,18 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
     )
 }
+# An optional streaming (hot-standby) replica for the high-volume anonymous reads: OGC API items and
+# vector tiles (core.db.read_alias; docs/scaling.md). Without it there is no "replica" alias and every
+# read goes to default. In tests it would mirror default; tests/conftest.py removes it for the suite.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        engine="django.contrib.gis.db.backends.postgis",
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Replication lag (seconds) above which replica reads fall back to default; 0 = never check.
+GEO_MZ_REPLICA_MAX_LAG_S = float(os.environ.get("GEO_MZ_REPLICA_MAX_LAG_S", "30"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

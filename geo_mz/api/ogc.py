@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -60,6 +60,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from geo_mz.api.exceptions import json_exception_handler
+from geo_mz.core.db import read_alias
 
 logger = logging.getLogger(__name__)
 
@@ -509,7 +510,7 @@ def items_page(q: Query) -> tuple[int, int | str | None, str]:
         f"WITH page AS ({page}) "
         "SELECT count(*), max(k), coalesce(string_agg(f::text, ',' ORDER BY k), '') FROM page"
     )
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql, args)
         returned, last_key, body = cur.fetchone()
     return returned, last_key, body
@@ -519,7 +520,7 @@ def items_count(q: Query) -> int | None:
     """The number of matching features, or None when more than COUNT_LIMIT match."""
     c = q.collection
     where, params = q.where_sql(with_after=False)
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM {c.from_sql} WHERE {where} LIMIT %s) s",
             [*params, COUNT_LIMIT + 1],
@@ -531,7 +532,8 @@ def items_count(q: Query) -> int | None:
 @contextmanager
 def short_queries():
     """A transaction whose queries run without JIT and parallel workers (see the module docstring)."""
-    with transaction.atomic(), connection.cursor() as cur:
+    alias = read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield
@@ -546,7 +548,7 @@ def item_json(c: Collection, feature_id: str, out: OutputCrs) -> str | None:
     else:
         value = feature_id
     sql = f"SELECT {_feature_sql(c, out)}::text FROM {c.from_sql} WHERE ({c.where}) AND {c.fid} = %s LIMIT 1"
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql, [value])
         row = cur.fetchone()
     return row[0] if row else None
@@ -563,7 +565,7 @@ def collection_extent(c: Collection) -> list[float] | None:
         "ST_Segmentize(g, greatest((ST_XMax(g) - ST_XMin(g) + ST_YMax(g) - ST_YMin(g)) / 200, 1)), 4326)) AS x "
         "FROM e WHERE g IS NOT NULL) s"
     )
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute(sql)
         row = cur.fetchone()
     if not row or row[0] is None:

@@ -59,11 +59,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
+
+from geo_mz.core.db import read_alias, read_pinned
 
 EXTENT = 4096
 BUFFER = 64
@@ -320,10 +322,11 @@ def grid_config() -> str:
     return f"cells={GRID_CELLS};below={cluster_below_zoom()};schema={SCHEMA}"
 
 
-def layer_version(name: str) -> int:
+def layer_version(name: str, using: str | None = None) -> int:
     """The layer's data version: committed writing statements on its tables so far. Folds the change
-    log when it has grown (so reading the version stays a few-row index scan without a cron job)."""
-    with connection.cursor() as cursor:
+    log when it has grown (so reading the version stays a few-row index scan without a cron job).
+    Read from `using`, by default core.db.read_alias() (the replica, when one serves tiles)."""
+    with connections[using or read_alias()].cursor() as cursor:
         cursor.execute(
             "SELECT COALESCE(sum(weight), 0)::bigint, count(*) FROM core_tile_change WHERE layer = %s",
             [name],
@@ -381,7 +384,7 @@ def tile_plan(layer: TileLayer, z: int, x: int = 0, y: int = 0) -> TilePlan:
             f"AND g.z = %(base)s AND g.x = %(bx)s AND g.y = %(by)s AND g.geom && {_envelope()})"
         )
     version = layer_version(layer.name)
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
             f"SELECT s.version, s.points, CASE WHEN s.version IS NULL THEN NULL ELSE {estimate_sql} END "
             "FROM (SELECT 1) AS one "
@@ -419,7 +422,7 @@ def tile_bytes(layer: TileLayer, z: int, x: int, y: int, source: str = "features
             params |= {"cell": _cell_size(base), "shift": GRID_SHIFT - (z - base)}
     else:
         raise ValueError(f"unknown tile source {source!r}")
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
@@ -482,7 +485,7 @@ def layer_bounds(layer: TileLayer, version: int) -> list[float]:
     bounds = cache.get(key)
     if bounds is None:
         srid = int(settings.GEO_MZ_SRID)
-        with connection.cursor() as cursor:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute(
                 "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform("
                 f"ST_Segmentize(ST_SetSRID(ST_Extent({layer.geom})::geometry, {srid}), 500), 4326) AS b "
@@ -549,6 +552,7 @@ def _check_zxy(z: str, x: str, y: str) -> tuple[int, int, int] | JsonResponse:
 
 
 @require_safe
+@read_pinned()
 def tile(request, layer: str, z: str, x: str, y: str):
     spec = LAYERS.get(layer)
     if spec is None:
@@ -624,6 +628,7 @@ def tilejson_body(request, layer: TileLayer, version: int) -> dict:
 
 
 @require_safe
+@read_pinned()
 def tilejson(request, layer: str):
     spec = LAYERS.get(layer)
     if spec is None:

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 options["if_stale"]
                 and state
                 and state["config"] == tiles.grid_config()
-                and state["version"] == tiles.layer_version(name)
+                and state["version"] == tiles.layer_version(name, using="default")
             ):
                 self.stdout.write(f"{name}: 网格已是最新 / up to date (version {state['version']})")
                 continue
