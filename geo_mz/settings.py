@@ -27,6 +27,7 @@ GEO_MZ_PUBLIC_URL       absolute base URL printed in certificate QR codes (defau
 GEO_MZ_TILE_MAX_AGE     Cache-Control max-age (seconds) of vector tiles and TileJSON under /tiles/ (default 300)
 GEO_MZ_TILE_CLUSTER_BELOW_ZOOM  below this zoom, dense point layers (addresses) are served as grid clusters
                         with a `count` (default 14)
+GEO_MZ_TILE_CACHE_MB    per-process cache of built tiles, keyed by their ETag (default 64; 0 = off)
 GEO_MZ_JOBS_MODE        background jobs (exports, bulk imports): thread (default: in the web process) or
                         worker (only queued; `manage.py jobs_work` runs them)
 GEO_MZ_JOBS_KEEP_DAYS   finished jobs and their files are purged after this many days (default 7)
@@ -238,6 +239,7 @@ GEO_MZ_OSM_TILE_URL = os.environ.get("GEO_MZ_OSM_TILE_URL", "https://tile.openst
 # address layer is aggregated into grid clusters (precomputed by `manage.py tiles_refresh`).
 GEO_MZ_TILE_MAX_AGE = int(os.environ.get("GEO_MZ_TILE_MAX_AGE", "300"))
 GEO_MZ_TILE_CLUSTER_BELOW_ZOOM = int(os.environ.get("GEO_MZ_TILE_CLUSTER_BELOW_ZOOM", "14"))
+GEO_MZ_TILE_CACHE_MB = int(os.environ.get("GEO_MZ_TILE_CACHE_MB", "64"))
 # Background jobs (core/jobs.py) and partitioned coverage on Dask (coverage/partitioned.py).
 GEO_MZ_JOBS_MODE = os.environ.get("GEO_MZ_JOBS_MODE", "thread").strip().lower()
 if GEO_MZ_JOBS_MODE not in {"thread", "worker"}:

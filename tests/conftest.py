@@ -19,6 +19,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_flushes)
 
 
+@pytest.fixture(autouse=True)
+def _empty_tile_cache():
+    """Tile-cache keys hold the layer version, which a rolled-back test transaction can hand out again
+    with other data; production versions only grow with committed data. Start every test cold."""
+    from geo_mz.api.tiles import TILE_CACHE
+
+    TILE_CACHE.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_read_replica():
     """The suite reads from default even when DATABASE_REPLICA_URL is set: a configured "replica" alias

@@ -405,6 +405,70 @@ def tile_plan(layer: TileLayer, z: int, x: int = 0, y: int = 0) -> TilePlan:
     return TilePlan("live-clusters", version)
 
 
+class TileCache:
+    """A per-process LRU of gzipped tiles, bounded in bytes (``GEO_MZ_TILE_CACHE_MB``, 0 = off).
+
+    Keys are the tile's ETag, which already holds the layer's change-log version (and the grid's):
+    any committed edit changes the key, so a cached tile is never stale and nothing is invalidated
+    by hand. Each gunicorn worker keeps its own cache; a warm tile costs a dictionary lookup instead
+    of an `ST_AsMVT` query and a gzip pass."""
+
+    def __init__(self) -> None:
+        import collections
+        import threading
+
+        self._items: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def budget() -> int:
+        return int(getattr(settings, "GEO_MZ_TILE_CACHE_MB", 64)) * 2**20
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        budget = self.budget()
+        if len(body) > budget // 8:  # never let one tile flush the cache
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = body
+            self._bytes += len(body)
+            while self._bytes > budget and self._items:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+
+TILE_CACHE = TileCache()
+
+
+def tile_gzip(layer: TileLayer, z: int, x: int, y: int, source: str, etag: str) -> bytes:
+    """The tile gzipped (b"" when empty), from TILE_CACHE when present."""
+    body = TILE_CACHE.get(etag)
+    if body is None:
+        data = tile_bytes(layer, z, x, y, source)
+        body = gzip.compress(data, compresslevel=6, mtime=0) if data else b""
+        TILE_CACHE.put(etag, body)
+    return body
+
+
 def tile_bytes(layer: TileLayer, z: int, x: int, y: int, source: str = "features") -> bytes:
     """The tile's MVT bytes (b"" when it holds nothing). z/x/y must already be valid."""
     params = {"layer": layer.name, "z": z, "x": x, "y": y, "cell": _cell_size(z), "shift": GRID_SHIFT}
@@ -567,16 +631,16 @@ def tile(request, layer: str, z: str, x: str, y: str):
     etag = _etag(spec.name, zi, xi, yi, plan.tag, config)
     if _etag_matches(request, etag):
         return _cache_headers(HttpResponseNotModified(), etag)
-    data = tile_bytes(spec, zi, xi, yi, plan.source)
-    if not data:
+    body = tile_gzip(spec, zi, xi, yi, plan.source, etag)
+    if not body:
         response = HttpResponse(status=204)
         del response["Content-Type"]
+    elif _GZIP_RE.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(body, content_type=CONTENT_TYPE)
+        response["Content-Encoding"] = "gzip"
     else:
-        response = HttpResponse(data, content_type=CONTENT_TYPE)
-        if _GZIP_RE.search(request.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(data, compresslevel=6, mtime=0)
-            response.content = body
-            response["Content-Encoding"] = "gzip"
+        response = HttpResponse(gzip.decompress(body), content_type=CONTENT_TYPE)
+    if body:
         response["Content-Length"] = str(len(response.content))
     response["X-Tile-Source"] = plan.source
     if plan.grid_stale:

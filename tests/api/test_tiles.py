@@ -353,6 +353,49 @@ def test_etag_revalidates_with_304_until_the_layer_changes(client, town_address)
     assert get_tile(client, "roads", 14, x, y)["ETag"] == roads_etag
 
 
+def test_a_built_tile_is_served_from_the_cache_until_its_layer_changes(client, town_address, monkeypatch):
+    from geo_mz.api import tiles
+
+    x, y = tile_of(town_address[6], town_address[7], 14)
+    built: list[tuple] = []
+    real = tiles.tile_bytes
+    monkeypatch.setattr(tiles, "tile_bytes", lambda *a, **k: built.append(a[1:4]) or real(*a, **k))
+
+    first = get_tile(client, "addresses", 14, x, y, HTTP_ACCEPT_ENCODING="gzip")
+    second = get_tile(client, "addresses", 14, x, y, HTTP_ACCEPT_ENCODING="gzip")
+    plain = get_tile(client, "addresses", 14, x, y)  # a client without gzip gets the same tile
+    assert len(built) == 1 and tiles.TILE_CACHE.hits == 2
+    assert second.content == first.content and gzip.decompress(first.content) == plain.content
+
+    with connection.cursor() as cursor:  # an edit changes the version, hence the key: rebuilt
+        cursor.execute(
+            "UPDATE addresses_address SET label = label || '（改）' WHERE id = %s", [town_address[0]]
+        )
+    changed = get_tile(client, "addresses", 14, x, y)
+    assert len(built) == 2 and changed["ETag"] != first["ETag"]
+    labels = {
+        f["properties"]["code"]: f["properties"]["label"] for f in decode(changed)["addresses"]["features"]
+    }
+    assert labels[town_address[1]].endswith("（改）")
+
+
+def test_the_tile_cache_keeps_to_its_byte_budget(settings):
+    from geo_mz.api.tiles import TileCache
+
+    settings.GEO_MZ_TILE_CACHE_MB = 1
+    cache = TileCache()
+    for i in range(40):
+        cache.put(f"k{i}", bytes(100_000))  # 4 MB offered to a 1 MB cache
+    assert cache._bytes <= 2**20
+    assert cache.get("k39") is not None and cache.get("k0") is None  # least recently used went first
+    cache.put("huge", bytes(2**20))  # larger than an eighth of the budget: never cached
+    assert cache.get("huge") is None
+    settings.GEO_MZ_TILE_CACHE_MB = 0
+    off = TileCache()
+    off.put("k", b"x")
+    assert off.get("k") is None
+
+
 def test_max_age_comes_from_the_setting(client, settings, town_address):
     settings.GEO_MZ_TILE_MAX_AGE = 60
     x, y = tile_of(town_address[6], town_address[7], 14)
