@@ -469,6 +469,16 @@ def _certificate_row(c: Certificate) -> list[Any]:
     ]
 
 
+def _write_only_header_cell(ws: Any, text: str) -> WriteOnlyCell:
+    """A header cell for a write-only sheet, in the style :func:`_style_header` gives normal sheets
+    (bold, shaded, thin bottom border). Also used by :mod:`geo_mz.core.exporting`."""
+    cell = WriteOnlyCell(ws, value=text)
+    cell.font = _HEADER_FONT
+    cell.fill = _HEADER_FILL
+    cell.border = _HEADER_BORDER
+    return cell
+
+
 def _style_header(ws: Worksheet) -> None:
     for cell in ws[1]:
         cell.font = _HEADER_FONT
@@ -535,13 +545,6 @@ def addresses_xlsx(rows: Iterable[Sequence[Any]], *, title: str = "门牌地址"
             30 if wide else max(_display_width(header) + 4, 10)
         )
 
-    def header_cell(text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=text)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.border = _HEADER_BORDER
-        return cell
-
     def value_cell(header: str, value: Any) -> Any:
         if header not in _NUMBER_FORMATS or value is None:
             return value
@@ -549,7 +552,7 @@ def addresses_xlsx(rows: Iterable[Sequence[Any]], *, title: str = "门牌地址"
         cell.number_format = _NUMBER_FORMATS[header]
         return cell
 
-    ws.append([header_cell(h) for h in ADDRESS_XLSX_HEADERS])
+    ws.append([_write_only_header_cell(ws, h) for h in ADDRESS_XLSX_HEADERS])
     try:
         for index, row in enumerate(rows, start=1):
             values = list(row)

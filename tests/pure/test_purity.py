@@ -14,6 +14,7 @@ PURE_MODULES = [
     "geo_mz.core.jurisdiction",
     "geo_mz.core.importing",
     "geo_mz.core.geofile",
+    "geo_mz.core.exporting",
     "geo_mz.divisions.codes",
     "geo_mz.divisions.topology",
     "gis_data.generate",
