@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import addresses, boundaries, coverage, placenames
+from geo_mz.api import addresses, boundaries, coverage, exports, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
@@ -53,6 +53,10 @@ urlpatterns = [
     path("boundaries/schedule/", boundaries.schedule, name="boundary-schedule"),
     path("boundaries/export.gpkg", boundaries.export_gpkg, name="boundary-export"),
     path("boundary-lines/<int:pk>/quality/", boundaries.quality, name="boundary-line-quality"),
+    path("exports/", exports.exports, name="export-list"),
+    path("exports/<int:pk>/", exports.export_detail, name="export-detail"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
+    path("exports/<str:collection>.geojson", exports.export_geojson, name="export-geojson"),
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,6 +8,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.map_page, name="map"),
     path("divisions/import/", views.division_import, name="division-import"),
+    path("exports/", views.exports_page, name="exports"),
     path("placenames/", placename_views.placename_home, name="placenames"),
     path("placenames/cases/new/", placename_views.case_new, name="naming-case-new"),
     path("placenames/cases/alley-batch/", placename_views.alley_batch_new, name="alley-batch"),

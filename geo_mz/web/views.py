@@ -74,3 +74,16 @@ def division_import(request):
     else:
         form = DivisionImportForm()
     return render(request, "web/division_import.html", {"form": form, "report": report, "error": error})
+
+
+@login_required
+def exports_page(request):
+    """Export any layer to GeoPackage, Shapefile, GeoJSON, KML, Excel or CSV as a background job."""
+    from geo_mz.api import exports, ogc
+
+    layers = [
+        {"id": c.id, "title": c.title, "queryables": [(p.name, p.title) for p in c.queryables.values()]}
+        for c in ogc.COLLECTIONS.values()
+        if ogc.can_read(request.user, c.id)
+    ]
+    return render(request, "web/exports.html", {"layers": layers, "formats": list(exports.FORMATS)})
