@@ -464,7 +464,7 @@ def tile_gzip(layer: TileLayer, z: int, x: int, y: int, source: str, etag: str) 
     body = TILE_CACHE.get(etag)
     if body is None:
         data = tile_bytes(layer, z, x, y, source)
-        body = gzip.compress(data, compresslevel=6, mtime=0) if data else b""
+        body = gzip.compress(data, compresslevel=1, mtime=0) if data else b""
         TILE_CACHE.put(etag, body)
     return body
 
