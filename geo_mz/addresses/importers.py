@@ -4,6 +4,8 @@
 from Excel, CSV (UTF-8 or GBK) or a GeoPackage of points. It is all-or-nothing with a per-row report:
 every row is checked (road known, number readable, no duplicate in the file, not already active,
 entrance near its road) and written in a savepoint; a dry run or any error rolls everything back.
+Vector files (GeoPackage, Shapefile, GeoJSON) with more than BULK_THRESHOLD features go to the
+set-based importer `bulk.addresses_import_bulk` instead: the same rules and messages, COPY and SQL.
 
 `addresses_export_xlsx` / `addresses_export_gpkg` write the active addresses (no owner data).
 """
@@ -132,10 +134,43 @@ def _features_by_name(compound: bool) -> dict[str, list[int]]:
     return found
 
 
+#: Vector files with more features than this are imported set-based (bulk.addresses_import_bulk).
+BULK_THRESHOLD = 2_000
+
+
+def _bulk_wanted(path: Path) -> bool:
+    from geo_mz.addresses import bulk
+
+    if not bulk.is_vector_file(path):
+        return False
+    count = bulk.vector_feature_count(path)
+    return count is not None and count > BULK_THRESHOLD
+
+
 def addresses_import(
-    path: Path | str, *, dry_run: bool = True, coordinate_system: str = "wgs84", user=None
+    path: Path | str,
+    *,
+    dry_run: bool = True,
+    coordinate_system: str = "wgs84",
+    user=None,
+    bulk: bool | None = None,
+    progress=None,
 ) -> ImportReport:
+    """Import house numbers, all or nothing, with a per-row report.
+
+    `bulk`: None chooses (vector files above BULK_THRESHOLD features go to the set-based importer),
+    True forces the bulk importer (vector files only), False the row-by-row one. `progress(done,
+    total, message)` is called now and then (row-by-row: every 500 rows, total unknown).
+    """
     path = Path(path)
+    if bulk is None:
+        bulk = _bulk_wanted(path)
+    if bulk:
+        from geo_mz.addresses.bulk import addresses_import_bulk
+
+        return addresses_import_bulk(
+            path, dry_run=dry_run, coordinate_system=coordinate_system, user=user, progress=progress
+        )
     report = ImportReport(kind="addresses", source=path.name, dry_run=dry_run)
     if coordinate_system not in crs.COORDINATE_SYSTEMS:
         report.file_error("coordinate_system", f"未知坐标系 {coordinate_system}")
@@ -152,6 +187,8 @@ def addresses_import(
     seen: dict[tuple, int] = {}
     with transaction.atomic():
         for offset, values in rows:
+            if progress is not None and offset % 500 == 0:
+                progress(offset, None, "逐行校验并写入 / checking and writing row by row")
             row = RowResult(row=offset)
             report.rows.append(row)
             kind = KIND_ALIASES.get(cell_text(values.get("kind")))

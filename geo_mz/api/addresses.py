@@ -10,16 +10,18 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, parser_classes, permission_classes
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from geo_mz.addresses import importers, selectors, services, workflow
+from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, AddressKind, Certificate
+from geo_mz.api.exports import job_json
 from geo_mz.api.placenames import _geom_from_request, _lonlat
 from geo_mz.core import crs
+from geo_mz.core.models import Job
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import NamedFeature
 
@@ -668,20 +670,45 @@ class ImportSerializer(serializers.Serializer):
     file = serializers.FileField()
     dry_run = serializers.BooleanField(default=True)
     coordinate_system = serializers.ChoiceField(choices=list(crs.COORDINATE_SYSTEMS), default="wgs84")
+    background = serializers.BooleanField(
+        default=False,
+        help_text="后台任务导入（大于 20 MB 的文件总是后台导入）；202 + 任务，进度见 /api/address-imports/<id>/ / "
+        "run as a background job (always for files over 20 MB): 202 with the job",
+    )
 
 
-@extend_schema(request={"multipart/form-data": ImportSerializer})
+@extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: dict, 202: dict})
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
 @parser_classes([MultiPartParser, FormParser, JSONParser])
 def addresses_import(request):
+    """Import house numbers: dry run by default, all or nothing. Large vector files are checked and
+    written set-based (COPY); with `background` (or a file over 20 MB) the import is queued as a job:
+    202 with the job, whose result is the same report."""
     data = ImportSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
+    if v["background"] or v["file"].size > bulk.BACKGROUND_UPLOAD_BYTES:
+        job = bulk.import_job_submit(
+            v["file"], dry_run=v["dry_run"], coordinate_system=v["coordinate_system"], user=request.user
+        )
+        return Response(job_json(job, request), status=status.HTTP_202_ACCEPTED)
     report = importers.addresses_import_upload(
         v["file"], dry_run=v["dry_run"], coordinate_system=v["coordinate_system"], user=request.user
     )
     return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def address_import_job(request, pk: int):
+    """A background address import: status, progress (features read of the total, then the database
+    steps) and, when done, the report in `result`. Only its submitter (or staff) sees it."""
+    job = Job.objects.filter(pk=pk, kind=bulk.JOB_KIND).first()
+    if job is None or (job.created_by_id != request.user.pk and not request.user.is_staff):
+        raise exceptions.NotFound("没有这个导入任务 / no such import job")
+    return Response(job_json(job, request))
 
 
 @api_view(["GET"])

@@ -40,6 +40,7 @@ urlpatterns = [
     path("addresses/villages/", addresses.villages, name="address-villages"),
     path("addresses/villages/<str:code>/number/", addresses.village_number, name="address-village-number"),
     path("addresses/import/", addresses.addresses_import, name="address-import"),
+    path("address-imports/<int:pk>/", addresses.address_import_job, name="address-import-job"),
     path(
         "addresses/import/template.csv", addresses.addresses_import_template, name="address-import-template"
     ),

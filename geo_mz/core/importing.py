@@ -44,18 +44,31 @@ class ImportReport:
     rows: list[RowResult] = field(default_factory=list)
     file_errors: list[FieldError] = field(default_factory=list)
     committed: bool = False
+    # Importers that list only some rows (the bulk importer: error rows only, capped) set the true
+    # totals here; counts(), ok and summary() then use them instead of counting `rows`.
+    row_count: int | None = None
+    counted: dict[str, int] | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.file_errors and not any(r.errors for r in self.rows)
+        return (
+            not self.file_errors
+            and not any(r.errors for r in self.rows)
+            and not (self.counted or {}).get("error")
+        )
 
     @property
     def error_rows(self) -> list[RowResult]:
         return [r for r in self.rows if r.errors]
 
     def counts(self) -> dict[str, int]:
-        counter = Counter(r.action for r in self.rows)
+        counter = Counter(self.counted) if self.counted is not None else Counter(r.action for r in self.rows)
         return {k: counter.get(k, 0) for k in ("create", "update", "unchanged", "error")}
+
+    @property
+    def total_rows(self) -> int:
+        """Rows in the file (not only the listed ones)."""
+        return self.row_count if self.row_count is not None else len(self.rows)
 
     def file_error(self, field_name: str, message: str, value: Any = None) -> None:
         self.file_errors.append(FieldError(field_name, message, None if value is None else str(value)))
@@ -68,6 +81,7 @@ class ImportReport:
             "ok": self.ok,
             "committed": self.committed,
             "counts": self.counts(),
+            "row_count": self.total_rows,
             "file_errors": [asdict(e) for e in self.file_errors],
             "rows": [asdict(r) for r in self.rows],
         }
@@ -80,8 +94,33 @@ class ImportReport:
             else ("试运行 dry run" if self.dry_run else "未提交 not committed")
         )
         return (
-            f"{self.kind} {self.source}: {len(self.rows)} 行/rows — 新增 create {c['create']}, "
+            f"{self.kind} {self.source}: {self.total_rows} 行/rows — 新增 create {c['create']}, "
             f"更新 update {c['update']}, 不变 unchanged {c['unchanged']}, 错误 error {c['error']} — {state}"
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        """The report back from `as_dict()` (e.g. a background job's stored result)."""
+        rows = [
+            RowResult(
+                row=r["row"],
+                code=r.get("code", ""),
+                name=r.get("name", ""),
+                action=r.get("action", "unchanged"),
+                errors=[FieldError(**e) for e in r.get("errors", [])],
+                warnings=list(r.get("warnings", [])),
+            )
+            for r in data.get("rows", [])
+        ]
+        return cls(
+            kind=data["kind"],
+            source=data["source"],
+            dry_run=data["dry_run"],
+            rows=rows,
+            file_errors=[FieldError(**e) for e in data.get("file_errors", [])],
+            committed=data.get("committed", False),
+            row_count=data.get("row_count"),
+            counted=dict(data["counts"]) if "counts" in data else None,
         )
 
     def as_text(self, *, all_rows: bool = False) -> str:

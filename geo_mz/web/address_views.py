@@ -12,13 +12,15 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from geo_mz.addresses import importers, selectors, services, workflow
+from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, Certificate
 from geo_mz.core import crs
 from geo_mz.core.errors import ConflictError
+from geo_mz.core.importing import ImportReport
+from geo_mz.core.models import Job, JobStatus
 from geo_mz.placenames.models import NamedFeature
 from geo_mz.web.placename_views import _error_text, _map_config
 
@@ -267,12 +269,29 @@ def verify(request, token: str):
 
 @login_required
 def addresses_import(request):
-    report = None
+    """Upload → per-row report. Large files (or "后台导入") run as a background job: the page then
+    shows its progress (polling /api/address-imports/<id>/) and, when it is done, the same report."""
+    report = job = None
     if request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES["file"]
+        dry_run = request.POST.get("commit") != "1"
+        coordinate_system = request.POST.get("coordinate_system", "wgs84")
+        if request.POST.get("background") == "1" or upload.size > bulk.BACKGROUND_UPLOAD_BYTES:
+            job = bulk.import_job_submit(
+                upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
+            )
+            return redirect(f"{request.path}?job={job.pk}")
         report = importers.addresses_import_upload(
-            request.FILES["file"],
-            dry_run=request.POST.get("commit") != "1",
-            coordinate_system=request.POST.get("coordinate_system", "wgs84"),
-            user=request.user,
+            upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
         )
-    return render(request, "addresses/import.html", {"report": report, "systems": crs.COORDINATE_SYSTEMS})
+    elif request.GET.get("job", "").isdigit():
+        job = Job.objects.filter(pk=int(request.GET["job"]), kind=bulk.JOB_KIND).first()
+        if job is None or (job.created_by_id != request.user.pk and not request.user.is_staff):
+            raise Http404("没有这个导入任务 / no such import job")
+        if job.status == JobStatus.DONE and job.result:
+            report = ImportReport.from_dict(job.result)
+    return render(
+        request,
+        "addresses/import.html",
+        {"report": report, "job": job, "systems": crs.COORDINATE_SYSTEMS},
+    )
