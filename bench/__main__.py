@@ -15,6 +15,7 @@ from bench import (
     bench_boundaries_derive,
     bench_coverage,
     bench_foundation,
+    bench_import,
     bench_placenames_rules,
     bench_placenames_search,
     bench_scale,
@@ -30,6 +31,7 @@ MODULES = [
     bench_boundaries_derive,
     bench_coverage,
     bench_scale,
+    bench_import,
 ]
 
 
