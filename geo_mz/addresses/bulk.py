@@ -1422,6 +1422,9 @@ class _JobProgress:
             self.conn.close()
 
 
+TILE_REFRESH_ROWS = 2_000
+
+
 @jobs.job_handler(JOB_KIND)
 def address_import_job(ctx: jobs.JobContext) -> dict[str, Any]:
     """Run `importers.addresses_import` (bulk for large vector files) on the saved upload; the result
@@ -1440,6 +1443,10 @@ def address_import_job(ctx: jobs.JobContext) -> dict[str, Any]:
             progress=progress,
         )
         report.source = params.get("name", path.name)
+        if report.committed and report.total_rows > TILE_REFRESH_ROWS:
+            # the low-zoom house-number clusters are precomputed: rebuild them after a large import
+            # (the tiles module registers this job kind; until it runs, tiles say X-Tile-Grid: stale)
+            jobs.job_submit("tiles_refresh", {"layer": "addresses"}, user=ctx.job.created_by)
         return report.as_dict()
     finally:
         progress.close()

@@ -6,4 +6,6 @@ class ApiConfig(AppConfig):
     label = "api"
 
     def ready(self) -> None:
-        from geo_mz.api import exports  # noqa: F401 - registers the export job handler
+        # job handlers must be registered in every process, `manage.py jobs_work` workers included
+        from geo_mz.addresses import bulk  # noqa: F401 - address_import
+        from geo_mz.api import exports, tiles  # noqa: F401 - export, tiles_refresh

@@ -65,6 +65,7 @@ from django.urls import reverse
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 
+from geo_mz.core import jobs
 from geo_mz.core.db import read_alias, read_pinned
 
 EXTENT = 4096
@@ -528,6 +529,17 @@ def grid_state(name: str) -> dict | None:
     if row is None:
         return None
     return dict(zip(("version", "config", "points", "cells", "built_at"), row, strict=True))
+
+
+@jobs.job_handler("tiles_refresh")
+def tiles_refresh_job(ctx: jobs.JobContext) -> dict:
+    """Background `tiles_refresh` of one clustered layer (queued after large imports)."""
+    ctx.progress(
+        0, None, f"重建聚合网格 / rebuilding the cluster grid of {ctx.job.params.get('layer', 'addresses')}"
+    )
+    result = grid_refresh(ctx.job.params.get("layer", "addresses"))
+    changes_compact()
+    return result
 
 
 def changes_compact() -> int:

@@ -536,6 +536,7 @@ def test_the_api_queues_a_background_import_and_the_job_reports_progress_and_the
     rows = [road_row(ew_road, str(n), 10 + 3 * n, 12) for n in range(1, 41)]
     path = write_layer(tmp_path / "job.gpkg", rows)
     monkeypatch.setattr(importers, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(bulk, "TILE_REFRESH_ROWS", 10)
     calls: list[tuple] = []
     original = bulk._JobProgress.__call__
     monkeypatch.setattr(bulk._JobProgress, "__call__", lambda self, *a: calls.append(a) or original(self, *a))
@@ -558,6 +559,15 @@ def test_the_api_queues_a_background_import_and_the_job_reports_progress_and_the
     assert report["committed"] and report["counts"]["create"] == 40 and report["source"] == "job.gpkg"
     assert Address.objects.filter(feature=ew_road, recorded_only=True).count() == 40
     assert calls[0][:2] == (0, 40) and calls[-1][2].startswith("写入") and not upload.parent.exists()
+    # a large committed import queues the rebuild of the low-zoom house-number clusters
+    refresh = Job.objects.get(kind="tiles_refresh")
+    assert refresh.status == JobStatus.QUEUED and refresh.params == {"layer": "addresses"}
+    jobs.job_run(jobs.job_claim())
+    refresh.refresh_from_db()
+    assert refresh.status == JobStatus.DONE, refresh.error
+    from geo_mz.api import tiles
+
+    assert refresh.result["version"] == tiles.layer_version("addresses")
     # someone else's job is not visible
     from rest_framework.test import APIClient
 
