@@ -113,6 +113,8 @@ def test_interrupted_jobs_are_failed_and_old_jobs_purged_with_their_files():
     path = Path(done.file.path)
     assert path.exists()
     assert jobs.jobs_purge(keep_days=7) == 0
-    Job.objects.filter(pk__in=[done.pk, stuck.pk]).update(finished_at=timezone.now() - timezone.timedelta(days=8))
+    Job.objects.filter(pk__in=[done.pk, stuck.pk]).update(
+        finished_at=timezone.now() - timezone.timedelta(days=8)
+    )
     assert jobs.jobs_purge(keep_days=7) == 2
     assert not path.exists() and not Job.objects.filter(pk__in=[done.pk, stuck.pk]).exists()
