@@ -60,6 +60,7 @@ from geo_mz.addresses.models import Address
 from geo_mz.addresses.parse import normalize
 from geo_mz.core import crs, geofile, jobs
 from geo_mz.core.db import import_finish
+from geo_mz.core.exporting import SHAPELY_TYPE_NAMES
 from geo_mz.core.importing import FieldError, ImportReport, RowResult
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.tables import cell_date, cell_text, column_map
@@ -432,18 +433,6 @@ def _float_cells(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, ok
 
 
-GEOMETRY_TYPES = (
-    "Point",
-    "LineString",
-    "LinearRing",
-    "Polygon",
-    "MultiPoint",
-    "MultiLineString",
-    "MultiPolygon",
-    "GeometryCollection",
-)
-
-
 def _coordinates(
     batch: pa.RecordBatch, source: _Source, coordinate_system: str, checks: list[_Check]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -475,8 +464,8 @@ def _coordinates(
             if other.any():
                 message = np.full(n, "", dtype=object)
                 message[other] = [
-                    f"几何应为点（门口位置），而不是 {GEOMETRY_TYPES[t]} / the geometry must be a point, "
-                    f"not {GEOMETRY_TYPES[t]}"
+                    f"几何应为点（门口位置），而不是 {SHAPELY_TYPE_NAMES[t]} / the geometry must be a point, "
+                    f"not {SHAPELY_TYPE_NAMES[t]}"
                     for t in type_id[other].tolist()
                 ]
                 checks.append(_Check(O_POINT, "经度/纬度", other, message))

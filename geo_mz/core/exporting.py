@@ -128,7 +128,7 @@ _GBK_ALIASES: Final = frozenset({"gbk", "cp936", "936", "ansi 936", "ms936"})
 _LONLAT_SRIDS: Final = frozenset({WGS84, CGCS2000})
 # shapely type ids: 0 Point, 1 LineString, 2 LinearRing, 3 Polygon, 4 MultiPoint, 5 MultiLineString,
 # 6 MultiPolygon, 7 GeometryCollection
-_TYPE_NAMES: Final = (
+SHAPELY_TYPE_NAMES: Final = (
     "Point",
     "LineString",
     "LinearRing",
@@ -419,7 +419,7 @@ def _to_geometries(values: Any, start: int, spec: _GeometrySpec) -> np.ndarray:
         bad_rows = np.flatnonzero((ids >= 0) & ~np.isin(ids, list(spec.allowed)))
         if len(bad_rows):
             i = int(bad_rows[0])
-            kind = _TYPE_NAMES[ids[i]]
+            kind = SHAPELY_TYPE_NAMES[ids[i]]
             raise ExportError(
                 f"第 {start + i + 1} 行：几何类型 {kind} 与图层类型 {spec.name} 不符 / "
                 f"row {start + i + 1}: geometry type {kind} does not match the layer type {spec.name}"
