@@ -12,16 +12,17 @@ urlpatterns = [
     path("tiles/", include("geo_mz.api.tile_urls")),
     path("", include("geo_mz.web.urls")),
 ]
+
+
 # Uploaded files (inspection photos, marker sketches, decision documents) are for signed-in users only,
 # in development and production alike (a county intranet needs no separate media server).
-urlpatterns.insert(
-    0,
-    re_path(
-        rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-        login_required(serve),
-        {"document_root": settings.MEDIA_ROOT},
-    ),
-)
+@login_required
+def media(request, path: str):
+    # MEDIA_ROOT is read per request, not when this module is imported (settings can change in tests)
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+urlpatterns.insert(0, re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", media))
 
 admin.site.site_header = "geo-mz 民政地理信息系统"
 admin.site.site_title = "geo-mz"
