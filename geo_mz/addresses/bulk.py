@@ -59,7 +59,7 @@ from geo_mz.addresses import importers, services
 from geo_mz.addresses.models import Address
 from geo_mz.addresses.parse import normalize
 from geo_mz.core import crs, geofile, jobs
-from geo_mz.core.db import import_finish
+from geo_mz.core.db import import_finish, psycopg_conninfo
 from geo_mz.core.exporting import SHAPELY_TYPE_NAMES
 from geo_mz.core.importing import FieldError, ImportReport, RowResult
 from geo_mz.core.jurisdiction import jurisdiction_prefix
@@ -1394,10 +1394,7 @@ class _JobProgress:
         self.last = now
         try:
             if self.conn is None:
-                s = connection.settings_dict
-                info = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"], "autocommit": True}
-                info.update({k.lower(): s[k] for k in ("HOST", "PORT") if s.get(k)})
-                self.conn = psycopg.connect(**info)
+                self.conn = psycopg.connect(**psycopg_conninfo(), autocommit=True)
             self.conn.execute(
                 "UPDATE core_job SET progress = %s, total = coalesce(%s, total), "
                 "message = CASE WHEN %s <> '' THEN %s ELSE message END WHERE id = %s",

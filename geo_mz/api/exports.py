@@ -26,7 +26,6 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connections
 from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -36,6 +35,7 @@ from rest_framework.response import Response
 
 from geo_mz.api import ogc
 from geo_mz.core import crs, exporting, jobs
+from geo_mz.core.db import psycopg_conninfo, read_alias
 from geo_mz.core.models import Job
 
 BATCH = 50_000
@@ -58,18 +58,6 @@ def layer_fields(c: ogc.Collection) -> list[exporting.Field]:
     return [exporting.Field(p.title, _KINDS[p.type]) for p in c.props]
 
 
-def _read_conninfo() -> dict[str, Any]:
-    from geo_mz.core.db import read_alias
-
-    s = connections[read_alias()].settings_dict
-    info = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"]}
-    if s.get("HOST"):
-        info["host"] = s["HOST"]
-    if s.get("PORT"):
-        info["port"] = s["PORT"]
-    return info
-
-
 def _sql(q: ogc.Query) -> tuple[str, str, list[Any]]:
     c = q.collection
     where, params = q.where_sql(with_after=False)
@@ -85,7 +73,7 @@ def layer_batches(q: ogc.Query, *, on_total=None) -> Iterator[exporting.Batch]:
     c = q.collection
     fields = layer_fields(c)
     select, count, params = _sql(q)
-    with psycopg.connect(**_read_conninfo()) as conn:
+    with psycopg.connect(**psycopg_conninfo(read_alias())) as conn:
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # count and rows: one snapshot
         with conn.transaction():

@@ -168,3 +168,12 @@ def import_finish(report) -> None:
         report.committed = True
     else:
         transaction.set_rollback(True)
+
+
+def psycopg_conninfo(alias: str = DEFAULT_DB_ALIAS) -> dict:
+    """`psycopg.connect(**…)` arguments for a database alias: for work that needs its own connection
+    beside Django's (export cursors, progress that must be visible before the caller commits)."""
+    s = connections[alias].settings_dict
+    info = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"]}
+    info.update({key.lower(): s[key] for key in ("HOST", "PORT") if s.get(key)})
+    return info
