@@ -14,7 +14,10 @@ GEO_MZ_BASEMAP          none (default, works offline) | osm | tianditu
 GEO_MZ_TIANDITU_KEY     Tianditu browser key, needed for GEO_MZ_BASEMAP=tianditu
 GEO_MZ_OSM_TILE_URL     tile URL template for GEO_MZ_BASEMAP=osm (default: tile.openstreetmap.org)
 GEO_MZ_OGC_PUBLIC       OGC API – Features (/ogc/) collections readable without signing in, comma-separated
-                        (default: every collection except addresses)
+                        (default: every collection except addresses; `addresses` follows
+                        GEO_MZ_ADDRESSES_PUBLIC whatever this list says)
+GEO_MZ_ADDRESSES_PUBLIC 1 = house-number points are public (tiles, /api/addresses/, OGC, exports);
+                        0 (default) = signed-in users only
 GEO_MZ_BUREAU_NAME      the bureau that issues announcements (default 赤壁市民政局)
 GEO_MZ_PLACENAME_RULEPACK  place-name rule pack: a name in geo_mz/placenames/rulepacks/ or a JSON path
 GEO_MZ_NAMING_WORKFLOW  naming-case periods in days as JSON, e.g. {"notice_days": 9}
@@ -37,14 +40,17 @@ GEO_MZ_DASK_SCHEDULER   a dask.distributed scheduler (tcp://host:8786) for parti
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 from geo_mz.core.crs import storage_srid
+from geo_mz.core.csp_policy import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -80,6 +86,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    # trigram_similar / TrigramSimilarity lookups (fuzzy address and name search) need it.
+    "django.contrib.postgres",
     "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
@@ -88,6 +96,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
+    "csp",
     "geo_mz.core",
     "geo_mz.divisions",
     "geo_mz.placenames",
@@ -110,7 +120,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # last: turns a lockout flagged during authentication into the lockout page / JSON
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "geo_mz.urls"
@@ -140,6 +153,8 @@ DATABASES = {
         os.environ.get("DATABASE_URL", "postgres://geo_mz:geo_mz@127.0.0.1:5432/geo_mz"),
         engine="django.contrib.gis.db.backends.postgis",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        # a pooled connection broken by a database restart is replaced before the request uses it
+        conn_health_checks=True,
     )
 }
 # An optional streaming (hot-standby) replica for the high-volume anonymous reads: OGC API items and
@@ -150,6 +165,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         os.environ["DATABASE_REPLICA_URL"],
         engine="django.contrib.gis.db.backends.postgis",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 # Replication lag (seconds) above which replica reads fall back to default; 0 = never check.
@@ -165,6 +181,54 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:map"
 LOGOUT_REDIRECT_URL = "web:map"
+
+# Login throttling (django-axes): the web login, the admin login and POST /api/auth/token/ all go
+# through authenticate(request=...). After GEO_MZ_LOGIN_FAILURE_LIMIT failures for one username from
+# one client IP, that pair is refused (even with the right password) for GEO_MZ_LOGIN_COOLOFF_MINUTES;
+# other users and other IPs are unaffected, and a successful login clears the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("GEO_MZ_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("GEO_MZ_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=float(os.environ.get("GEO_MZ_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "geo_mz.core.auth_lockout.lockout_response"
+AXES_VERBOSE = False
+# Client IP behind a reverse proxy: with GEO_MZ_PROXY_COUNT=n (n trusted proxies in front of the app,
+# each appending to X-Forwarded-For) the client is the n-th address from the right. Without it only
+# REMOTE_ADDR counts, so a client cannot dodge the lockout by sending its own X-Forwarded-For.
+GEO_MZ_PROXY_COUNT = int(os.environ.get("GEO_MZ_PROXY_COUNT", "0"))
+if GEO_MZ_PROXY_COUNT > 0:
+    AXES_IPWARE_PROXY_COUNT = GEO_MZ_PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# HTTPS, cookies and security headers. Local defaults work over plain http://127.0.0.1; with
+# DJANGO_DEBUG=0 cookies are Secure unless turned off (a LAN deployment without TLS must set
+# DJANGO_SESSION_COOKIE_SECURE=0 and DJANGO_CSRF_COOKIE_SECURE=0 -- and should not exist).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# "HTTP_X_FORWARDED_PROTO,https": only behind a proxy that sets (and strips client copies of) that header
+_proxy_ssl_header = [p.strip() for p in os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").split(",")]
+if len(_proxy_ssl_header) == 2 and all(_proxy_ssl_header):
+    SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1])
+elif any(_proxy_ssl_header):
+    raise RuntimeError('DJANGO_SECURE_PROXY_SSL_HEADER must look like "HTTP_X_FORWARDED_PROTO,https"')
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+# The CSRF cookie stays readable: the pages' fetch() calls copy it into X-CSRFToken.
+SECURE_REFERRER_POLICY = os.environ.get("DJANGO_SECURE_REFERRER_POLICY", "same-origin")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Chinese first, English through Django i18n.
 LANGUAGE_CODE = "zh-hans"
@@ -197,6 +261,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": None,
     "EXCEPTION_HANDLER": "geo_mz.api.exceptions.json_exception_handler",
+    # POST /api/auth/token/ per client IP (api/auth.py), on top of the axes lockout per username + IP
+    "DEFAULT_THROTTLE_RATES": {"auth-token": os.environ.get("GEO_MZ_TOKEN_RATE", "30/min")},
+    # the client IP for throttles: REMOTE_ADDR, or X-Forwarded-For behind GEO_MZ_PROXY_COUNT proxies
+    "NUM_PROXIES": GEO_MZ_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "geo-mz API",
@@ -224,6 +292,9 @@ GEO_MZ_OGC_PUBLIC = [
     ).split(",")
     if c.strip()
 ]
+# House-number points (core/visibility.py): one switch for vector tiles, /api/addresses/…, the OGC
+# `addresses` collection and every address export. Owners and phones are never public either way.
+GEO_MZ_ADDRESSES_PUBLIC = env_bool("GEO_MZ_ADDRESSES_PUBLIC", False)
 # Place names: the rule pack (a name under geo_mz/placenames/rulepacks/ or a path to a JSON file) and
 # the naming-case periods in days (JSON, e.g. {"notice_days": 9, "filing_days": 15}).
 GEO_MZ_BUREAU_NAME = os.environ.get("GEO_MZ_BUREAU_NAME", "赤壁市民政局")
@@ -245,7 +316,17 @@ GEO_MZ_JOBS_MODE = os.environ.get("GEO_MZ_JOBS_MODE", "thread").strip().lower()
 if GEO_MZ_JOBS_MODE not in {"thread", "worker"}:
     raise RuntimeError(f"GEO_MZ_JOBS_MODE must be thread or worker, not {GEO_MZ_JOBS_MODE!r}")
 GEO_MZ_JOBS_KEEP_DAYS = int(os.environ.get("GEO_MZ_JOBS_KEEP_DAYS", "7"))
+# A running job stamps a heartbeat every GEO_MZ_JOBS_HEARTBEAT_S; with none for GEO_MZ_JOBS_STALE_S its
+# process is taken as dead and the job is marked failed (interrupted), ready for a retry.
+GEO_MZ_JOBS_HEARTBEAT_S = float(os.environ.get("GEO_MZ_JOBS_HEARTBEAT_S", "10"))
+GEO_MZ_JOBS_STALE_S = float(os.environ.get("GEO_MZ_JOBS_STALE_S", "60"))
 GEO_MZ_DASK_SCHEDULER = os.environ.get("GEO_MZ_DASK_SCHEDULER", "").strip()
+
+# Content-Security-Policy (django-csp 4; geo_mz/core/csp_policy.py explains each directive). Tile hosts
+# of the configured basemap are the only other origin images may come from.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": content_security_policy(GEO_MZ_BASEMAP, GEO_MZ_OSM_TILE_URL, NONCE),
+}
 
 LOGGING = {
     "version": 1,

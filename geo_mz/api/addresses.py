@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, AddressKind, Certificate
 from geo_mz.api.exports import job_json
+from geo_mz.api.personal import AddressesReadable, scoped
 from geo_mz.api.placenames import _geom_from_request, _lonlat
-from geo_mz.core import crs
+from geo_mz.core import crs, visibility
 from geo_mz.core.models import Job
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import NamedFeature
@@ -84,9 +85,10 @@ def _bbox(request) -> tuple[float, float, float, float] | None:
 
 
 class AddressViewSet(viewsets.ViewSet):
-    """Entrance-level house numbers (rooms are listed under their building)."""
+    """Entrance-level house numbers (rooms are listed under their building). Reading them needs a
+    signed-in user unless settings.GEO_MZ_ADDRESSES_PUBLIC is on."""
 
-    permission_classes = [IsAuthenticatedOrReadOnly]
+    permission_classes = [IsAuthenticatedOrReadOnly, AddressesReadable]
     lookup_field = "code"
 
     @extend_schema(
@@ -318,7 +320,7 @@ def _road(code: str) -> NamedFeature:
 
 @extend_schema(parameters=[OpenApiParameter("renumber", bool)])
 @api_view(["GET"])
-@permission_classes([IsAuthenticatedOrReadOnly])
+@permission_classes([IsAuthenticatedOrReadOnly, AddressesReadable])
 def road_numbering(request, code: str):
     """The engine's proposal for the road's pending entrances, or a full renumbering preview."""
     preview = services.road_numbering_preview(
@@ -328,7 +330,7 @@ def road_numbering(request, code: str):
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticatedOrReadOnly])
+@permission_classes([IsAuthenticatedOrReadOnly, AddressesReadable])
 def road_impact(request, code: str):
     """Which active numbers and valid certificates a full renumbering would change."""
     changes = services.renumber_impact(_road(code))
@@ -456,7 +458,14 @@ def case_payload(case: AddressCase, *, with_owner: bool = True) -> dict:
     return body
 
 
+def _scoped_case(request, case: AddressCase, body: dict) -> dict:
+    """Owner, phone and previous address only for the house-number role in the case's jurisdiction."""
+    return scoped(body, request.user, "addresses", [case.division.code])
+
+
 class AddressCaseViewSet(viewsets.ViewSet):
+    """House-number cases. Owners and phones are masked outside the user's role and jurisdiction."""
+
     permission_classes = [IsAuthenticated]
 
     def _case(self, pk) -> AddressCase:
@@ -472,24 +481,28 @@ class AddressCaseViewSet(viewsets.ViewSet):
         rows = selectors.case_queue(state=request.query_params.get("state"))
         return Response(
             [
-                {
-                    "id": c.pk,
-                    "number": c.number,
-                    "kind": c.kind,
-                    "state": c.state,
-                    "state_label": c.get_state_display(),
-                    "owner": c.owner,
-                    "address": c.address.full_text,
-                    "applied_on": c.applied_on,
-                    "due_on": c.due_on,
-                    "working_days_left": c.days_left,
-                }
+                _scoped_case(
+                    request,
+                    c,
+                    {
+                        "id": c.pk,
+                        "number": c.number,
+                        "kind": c.kind,
+                        "state": c.state,
+                        "state_label": c.get_state_display(),
+                        "owner": c.owner,
+                        "address": c.address.full_text,
+                        "applied_on": c.applied_on,
+                        "due_on": c.due_on,
+                        "working_days_left": c.days_left,
+                    },
+                )
                 for c in rows
             ]
         )
 
     def retrieve(self, request, pk=None):
-        return Response(case_payload(self._case(pk)))
+        return Response(_scoped_case(request, case := self._case(pk), case_payload(case)))
 
     @extend_schema(request=CaseCreateSerializer)
     def create(self, request):
@@ -515,7 +528,9 @@ class AddressCaseViewSet(viewsets.ViewSet):
             reason=v.get("reason", ""),
             user=request.user,
         )
-        return Response(case_payload(self._case(case.pk)), status=status.HTTP_201_CREATED)
+        return Response(
+            _scoped_case(request, case, case_payload(self._case(case.pk))), status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=CaseActionSerializer)
     @action(detail=True, methods=["post"])
@@ -530,7 +545,7 @@ class AddressCaseViewSet(viewsets.ViewSet):
             expected_version=v.get("version"),
             comment=v.get("comment", ""),
         )
-        return Response(case_payload(self._case(case.pk)))
+        return Response(_scoped_case(request, case, case_payload(self._case(case.pk))))
 
     @extend_schema(request=AdjustSerializer)
     @action(detail=True, methods=["post"])
@@ -543,7 +558,7 @@ class AddressCaseViewSet(viewsets.ViewSet):
             expected_version=data.validated_data.get("version"),
             user=request.user,
         )
-        return Response(case_payload(self._case(case.pk)))
+        return Response(_scoped_case(request, case, case_payload(self._case(case.pk))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -563,8 +578,14 @@ class CancelSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
-def certificate_payload(cert: Certificate) -> dict:
-    return {
+def certificate_visible(request, cert: Certificate) -> bool:
+    """May this user read the certificate's owner (and its PDF)? See core/visibility.py."""
+    return visibility.personal_visible(request.user, "addresses", [cert.address.division.code])
+
+
+def certificate_payload(cert: Certificate, request=None) -> dict:
+    """The certificate as `request.user` may see it (owner masked outside their role/jurisdiction)."""
+    body = {
         "serial": cert.serial,
         "status": cert.status,
         "status_label": cert.get_status_display(),
@@ -582,6 +603,7 @@ def certificate_payload(cert: Certificate) -> dict:
         "verify_url": services.verify_url(cert),
         "pdf": f"/api/certificates/{cert.serial}/certificate.pdf/",
     }
+    return visibility.redact(body, request is not None and certificate_visible(request, cert))
 
 
 class CertificateViewSet(viewsets.ViewSet):
@@ -595,17 +617,22 @@ class CertificateViewSet(viewsets.ViewSet):
         )
 
     def list(self, request):
-        qs = Certificate.objects.select_related("address", "replaces").order_by("-issued_on", "-serial")
+        qs = Certificate.objects.select_related("address__division", "replaces").order_by(
+            "-issued_on", "-serial"
+        )
         if request.query_params.get("status"):
             qs = qs.filter(status=request.query_params["status"])
-        return Response([certificate_payload(c) for c in qs[:200]])
+        return Response([certificate_payload(c, request) for c in qs[:200]])
 
     def retrieve(self, request, serial=None):
-        return Response(certificate_payload(self._cert(serial)))
+        return Response(certificate_payload(self._cert(serial), request))
 
     @action(detail=True, methods=["get"], url_path="certificate.pdf")
     def pdf(self, request, serial=None):
         cert = self._cert(serial)
+        if not certificate_visible(request, cert):
+            # 404, not 403: whether a serial exists is not told to those who may not read it
+            raise exceptions.NotFound("没有这个门牌证 / no such certificate")
         return _pdf(services.certificate_document(cert), f"certificate-{cert.serial}.pdf")
 
     @extend_schema(request=ReissueSerializer)
@@ -622,7 +649,7 @@ class CertificateViewSet(viewsets.ViewSet):
             expected_version=v.get("version"),
             user=request.user,
         )
-        return Response(certificate_payload(new), status=status.HTTP_201_CREATED)
+        return Response(certificate_payload(new, request), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CancelSerializer)
     @action(detail=True, methods=["post"])
@@ -635,7 +662,7 @@ class CertificateViewSet(viewsets.ViewSet):
             expected_version=data.validated_data.get("version"),
             user=request.user,
         )
-        return Response(certificate_payload(cert))
+        return Response(certificate_payload(cert, request))
 
 
 @api_view(["GET"])
@@ -720,7 +747,7 @@ def addresses_import_template(request):
 
 
 @api_view(["GET"])
-@permission_classes([IsAuthenticatedOrReadOnly])
+@permission_classes([IsAuthenticatedOrReadOnly, AddressesReadable])
 def addresses_export(request, fmt: str):
     county = settings.GEO_MZ_COUNTY_CODE
     if fmt == "xlsx":

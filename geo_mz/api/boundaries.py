@@ -6,17 +6,14 @@ entry from Excel/CSV, the schedule dashboard and exports. Thin: everything goes 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-import tempfile
-import zipfile
-from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -35,7 +32,9 @@ from geo_mz.boundaries.models import (
     Marker,
     MarkerKind,
 )
-from geo_mz.core import crs
+from geo_mz.core import crs, visibility
+from geo_mz.core.permissions import require_edit
+from geo_mz.core.upload_files import photo_map, read_upload, saved_upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -344,14 +343,18 @@ class MarkerViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, pk=None):
         """Add photos (and optionally the 点之记 sketch) to a marker's record."""
+        marker = get_object_or_404(Marker.objects.select_related("line"), pk=_pk_or_404(pk))
+        require_edit(request.user, services.APP, marker.line.side_codes, any_side=True)  # before reading
         m = services.marker_photos_add(
             int(pk),
             photos=_uploads(request.FILES.getlist("photos")),
-            sketch=_uploads([request.FILES["sketch"]])[0] if "sketch" in request.FILES else None,
+            sketch=_uploads([request.FILES["sketch"]], "sketch")[0] if "sketch" in request.FILES else None,
             user=request.user,
         )
         body = marker_feature(m)
-        body["properties"]["photos"] = [p.file.url for p in m.photos.all()]
+        body["properties"]["photos"] = [
+            reverse("file-download", args=["marker-photo", p.pk]) for p in m.photos.all()
+        ]
         return Response(body, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
@@ -394,7 +397,16 @@ def _inspection_summary(i: Inspection) -> dict:
     }
 
 
-def _inspection_detail(i: Inspection) -> dict:
+def _inspection_people_visible(user, i: Inspection) -> bool:
+    """Participants and confirmers: the boundary team of either side, and admins (core/visibility.py)."""
+    return visibility.personal_visible(
+        user, "boundaries", [i.line.division_a.code, i.line.division_b.code], any_side=True
+    )
+
+
+def _inspection_detail(i: Inspection, user=None) -> dict:
+    """The inspection as `user` may see it: participants and confirmers masked for everyone but the
+    boundary team of either side and admins."""
     body = _inspection_summary(i)
     body.update(
         {
@@ -422,7 +434,9 @@ def _inspection_detail(i: Inspection) -> dict:
                     "action": f.action,
                     "action_label": f.get_action_display(),
                     "note": f.note,
-                    "photos": [p.file.url for p in f.photos.all()],
+                    "photos": [
+                        reverse("file-download", args=["finding-photo", p.pk]) for p in f.photos.all()
+                    ],
                 }
                 for f in i.marker_findings.select_related("marker").prefetch_related("photos")
             ],
@@ -439,7 +453,7 @@ def _inspection_detail(i: Inspection) -> dict:
             ],
         }
     )
-    return body
+    return visibility.redact(body, _inspection_people_visible(user, i))
 
 
 class InspectionCreateSerializer(serializers.Serializer):
@@ -509,27 +523,23 @@ class InspectionImportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=True)
 
 
-def _uploads(files) -> list[services.PhotoUpload]:
-    return [services.PhotoUpload(f.name, f.read()) for f in files]
+def _uploads(files, field: str = "photos") -> list[services.PhotoUpload]:
+    """Uploaded photos as bytes, each refused over GEO_MZ_UPLOAD_MAX_MB before it is read."""
+    return [services.PhotoUpload(f.name, read_upload(f, field=field)) for f in files]
 
 
-def _photo_map(files) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for f in files:
-        raw = f.read()
-        if f.name.lower().endswith(".zip"):
-            try:
-                with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-                    for info in zf.infolist():
-                        if not info.is_dir():
-                            out[Path(info.filename).name] = zf.read(info)
-            except zipfile.BadZipFile as exc:
-                raise serializers.ValidationError(
-                    {"photos": [f"{f.name} 不是有效的 zip / not a zip"]}
-                ) from exc
-        else:
-            out[f.name] = raw
-    return out
+def _pk_or_404(pk) -> int:
+    if not str(pk).isdigit() or len(str(pk)) > 18:
+        raise exceptions.NotFound()
+    return int(pk)
+
+
+def _inspection_editable(request, pk) -> Inspection:
+    """403 unless the user may edit this inspection (role + either side): checked before any
+    uploaded file is read, so a viewer's zip is never opened."""
+    insp = get_object_or_404(Inspection.objects.select_related("line"), pk=_pk_or_404(pk))
+    require_edit(request.user, services.APP, insp.line.side_codes, any_side=True)
+    return insp
 
 
 class InspectionViewSet(viewsets.ViewSet):
@@ -553,7 +563,7 @@ class InspectionViewSet(viewsets.ViewSet):
         return Response([_inspection_summary(i) for i in qs])
 
     def retrieve(self, request, pk=None):
-        return Response(_inspection_detail(self._get(pk)))
+        return Response(_inspection_detail(self._get(pk), request.user))
 
     @extend_schema(request=InspectionCreateSerializer)
     def create(self, request):
@@ -572,7 +582,7 @@ class InspectionViewSet(viewsets.ViewSet):
             participants_b=v["participants_b"],
             user=request.user,
         )
-        return Response(_inspection_detail(self._get(insp.pk)), status=status.HTTP_201_CREATED)
+        return Response(_inspection_detail(self._get(insp.pk), request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=InspectionUpdateSerializer)
     def partial_update(self, request, pk=None):
@@ -581,11 +591,12 @@ class InspectionViewSet(viewsets.ViewSet):
         fields = dict(data.validated_data)
         version = fields.pop("version", None)
         services.inspection_update(int(pk), user=request.user, expected_version=version, **fields)
-        return Response(_inspection_detail(self._get(pk)))
+        return Response(_inspection_detail(self._get(pk), request.user))
 
     @extend_schema(request=FindingSerializer)
     @action(detail=True, methods=["post"])
     def findings(self, request, pk=None):
+        _inspection_editable(request, pk)  # before the photos are read
         data = FindingSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -607,7 +618,7 @@ class InspectionViewSet(viewsets.ViewSet):
             expected_version=v.get("version"),
             user=request.user,
         )
-        body = _inspection_detail(self._get(pk))
+        body = _inspection_detail(self._get(pk), request.user)
         body["warnings"] = finding.warnings
         body["offset_m"] = finding.offset_m
         return Response(body, status=status.HTTP_201_CREATED)
@@ -620,7 +631,7 @@ class InspectionViewSet(viewsets.ViewSet):
         v = dict(data.validated_data)
         version = v.pop("version", None)
         services.segment_finding_record(int(pk), expected_version=version, user=request.user, **v)
-        return Response(_inspection_detail(self._get(pk)), status=status.HTTP_201_CREATED)
+        return Response(_inspection_detail(self._get(pk), request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConfirmSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
@@ -631,7 +642,7 @@ class InspectionViewSet(viewsets.ViewSet):
         services.inspection_confirm(
             int(pk), user=request.user, side=v.get("side"), expected_version=v.get("version")
         )
-        return Response(_inspection_detail(self._get(pk)))
+        return Response(_inspection_detail(self._get(pk), request.user))
 
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def withdraw(self, request, pk=None):
@@ -639,12 +650,12 @@ class InspectionViewSet(viewsets.ViewSet):
         services.inspection_withdraw(
             int(pk), user=request.user, expected_version=int(version) if version else None
         )
-        return Response(_inspection_detail(self._get(pk)))
+        return Response(_inspection_detail(self._get(pk), request.user))
 
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def correct(self, request, pk=None):
         new = services.inspection_correct(int(pk), user=request.user)
-        return Response(_inspection_detail(self._get(new.pk)), status=status.HTTP_201_CREATED)
+        return Response(_inspection_detail(self._get(new.pk), request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=FileSerializer)
     @action(detail=True, methods=["post"], url_path="file", permission_classes=[IsAuthenticated])
@@ -657,15 +668,20 @@ class InspectionViewSet(viewsets.ViewSet):
             int(pk),
             filed_on=v["filed_on"],
             filed_with=v["filed_with"],
-            agreement=services.PhotoUpload(upload.name, upload.read()) if upload else None,
+            agreement=services.PhotoUpload(upload.name, read_upload(upload, field="agreement"))
+            if upload
+            else None,
             agreement_note=v["agreement_note"],
             user=request.user,
         )
-        return Response(_inspection_detail(self._get(pk)))
+        return Response(_inspection_detail(self._get(pk), request.user))
 
     @action(detail=True, methods=["get"], url_path="report.pdf")
     def report(self, request, pk=None):
         insp = self._get(pk)
+        if not _inspection_people_visible(request.user, insp):
+            # the report names the participants and confirmers of both sides
+            raise exceptions.NotFound("没有这份联检报告 / no such inspection report")
         response = HttpResponse(reports.inspection_report(insp), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="inspection-{insp.pk}.pdf"'
         return response
@@ -680,10 +696,11 @@ class InspectionViewSet(viewsets.ViewSet):
     @extend_schema(request=InspectionImportSerializer)
     @action(detail=True, methods=["post"], url_path="import-findings", permission_classes=[IsAuthenticated])
     def import_findings(self, request, pk=None):
+        _inspection_editable(request, pk)  # before any upload is read (a viewer's zip bomb: 403)
         data = InspectionImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        photos = _photo_map(request.FILES.getlist("photos"))
+        photos = photo_map(request.FILES.getlist("photos"))
         report = _with_upload(
             v["file"],
             lambda path: importers.findings_import(
@@ -697,6 +714,7 @@ class InspectionViewSet(viewsets.ViewSet):
     @extend_schema(request=InspectionImportSerializer)
     @action(detail=True, methods=["post"], url_path="import-gnss", permission_classes=[IsAuthenticated])
     def import_gnss(self, request, pk=None):
+        _inspection_editable(request, pk)
         data = InspectionImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -710,12 +728,7 @@ class InspectionViewSet(viewsets.ViewSet):
 
 
 def _with_upload(upload, fn):
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        with path.open("wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
+    with saved_upload(upload) as path:
         report = fn(path)
     report.source = upload.name
     return report

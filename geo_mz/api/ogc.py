@@ -60,6 +60,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from geo_mz.api.exceptions import json_exception_handler
+from geo_mz.core import visibility
 from geo_mz.core.db import read_alias
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 # numberMatched is counted up to this many features and left out above it.
 COUNT_LIMIT = 100_000
+# The collection of house-number points, public only with settings.GEO_MZ_ADDRESSES_PUBLIC.
+ADDRESSES = "addresses"
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -434,6 +437,10 @@ def public_collection_ids() -> set[str]:
     unknown = ids - set(COLLECTIONS)
     if unknown:
         logger.warning("GEO_MZ_OGC_PUBLIC names unknown collections: %s", ", ".join(sorted(unknown)))
+    # House-number points have one switch for tiles, REST, OGC and exports alike (core/visibility.py).
+    ids.discard(ADDRESSES)
+    if visibility.addresses_public():
+        ids.add(ADDRESSES)
     return ids & set(COLLECTIONS)
 
 

@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from geo_mz.api.personal import scoped
 from geo_mz.core import crs
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.placenames import documents, importers, romanize, selectors, services, workflow
@@ -547,8 +548,10 @@ class AlleyBatchSerializer(serializers.Serializer):
     applicant = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-def case_payload(case: NamingCase) -> dict:
-    return {
+def case_payload(case: NamingCase, user=None) -> dict:
+    """The case as `user` may see it: applicant, commenters and officers only for place-name officers
+    of the case's jurisdiction (and admins); masked or blank for everyone else (core/visibility.py)."""
+    body = {
         "id": case.pk,
         "number": case.number,
         "kind": case.kind,
@@ -626,6 +629,7 @@ def case_payload(case: NamingCase) -> dict:
             for a in case.attachments.all()
         ],
     }
+    return scoped(body, user, "placenames", [case.division.code])
 
 
 class NamingCaseViewSet(viewsets.ViewSet):
@@ -667,7 +671,7 @@ class NamingCaseViewSet(viewsets.ViewSet):
 
     @extend_schema(responses={200: dict})
     def retrieve(self, request, pk=None):
-        return Response(case_payload(self._case(pk)))
+        return Response(case_payload(self._case(pk), request.user))
 
     @extend_schema(request=CaseCreateSerializer, responses={201: dict, 400: dict})
     def create(self, request):
@@ -697,7 +701,7 @@ class NamingCaseViewSet(viewsets.ViewSet):
             items=items,
             user=request.user,
         )
-        return Response(case_payload(case), status=status.HTTP_201_CREATED)
+        return Response(case_payload(case, request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TransitionSerializer, responses={200: dict, 400: dict, 409: dict})
     @action(detail=True, methods=["post"])
@@ -713,14 +717,14 @@ class NamingCaseViewSet(viewsets.ViewSet):
         case = services.naming_case_transition(
             int(pk), action_name, user=request.user, expected_version=expected, comment=comment, payload=data
         )
-        return Response(case_payload(case))
+        return Response(case_payload(case, request.user))
 
     @extend_schema(request=CaseItemSerializer, responses={200: dict})
     @action(detail=True, methods=["patch"], url_path=r"items/(?P<position>\d+)")
     def item(self, request, pk=None, position=None):
         """Change a proposed name while the case is in 申报 or 审核; findings are recomputed."""
         services.naming_case_item_update(self._case(pk), int(position), request.data, user=request.user)
-        return Response(case_payload(self._case(pk)))
+        return Response(case_payload(self._case(pk), request.user))
 
     @extend_schema(request=CommentSerializer, responses={201: dict})
     @action(detail=True, methods=["post"])
@@ -728,7 +732,7 @@ class NamingCaseViewSet(viewsets.ViewSet):
         s = CommentSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         services.naming_case_comment_add(self._case(pk), user=request.user, **s.validated_data)
-        return Response(case_payload(self._case(pk)), status=status.HTTP_201_CREATED)
+        return Response(case_payload(self._case(pk), request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"multipart/form-data": dict}, responses={201: dict})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
@@ -743,7 +747,7 @@ class NamingCaseViewSet(viewsets.ViewSet):
             file=upload,
             user=request.user,
         )
-        return Response(case_payload(self._case(pk)), status=status.HTTP_201_CREATED)
+        return Response(case_payload(self._case(pk), request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"], url_path="announcement.pdf", permission_classes=[AllowAny])
@@ -762,4 +766,4 @@ class NamingCaseViewSet(viewsets.ViewSet):
         s = AlleyBatchSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         case = services.alley_batch_case_open(user=request.user, **s.validated_data)
-        return Response(case_payload(case), status=status.HTTP_201_CREATED)
+        return Response(case_payload(case, request.user), status=status.HTTP_201_CREATED)

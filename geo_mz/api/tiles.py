@@ -8,6 +8,8 @@ Endpoints
 
 Layers: addresses (entrances, no personal data), facilities, boundary_lines, roads (segments with their
 road's code, name and status), divisions (polygons, or the representative point of units without one).
+The addresses layer (its tiles, TileJSON and its entry in the index) is for signed-in users (401
+otherwise, `Cache-Control: private`) unless settings.GEO_MZ_ADDRESSES_PUBLIC is on (core/visibility.py).
 
 How a tile is made
 ------------------
@@ -65,7 +67,7 @@ from django.urls import reverse
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 
-from geo_mz.core import jobs
+from geo_mz.core import jobs, visibility
 from geo_mz.core.db import read_alias, read_pinned
 
 EXTENT = 4096
@@ -110,6 +112,8 @@ class TileLayer:
     where: str = ""
     id_column: str | None = None
     clustered: bool = False
+    # House-number points: readable anonymously only with settings.GEO_MZ_ADDRESSES_PUBLIC.
+    addresses: bool = False
 
     def filters(self, *extra: str) -> str:
         parts = [p for p in (*extra, self.where) if p]
@@ -128,6 +132,7 @@ LAYERS: dict[str, TileLayer] = {
             where="a.room = '' AND a.status <> 'retired'",
             columns="a.code, a.label, a.kind, a.status, a.number",
             id_column="a.id",
+            addresses=True,
             fields={
                 "code": "String: 门牌编码",
                 "label": "String: 门牌（如 人民路15号）",
@@ -594,6 +599,19 @@ def _unknown_layer(name: str) -> JsonResponse:
     return _error(404, "not_found", f"未知图层 / unknown layer: {name}（可选 / valid: {', '.join(LAYERS)}）")
 
 
+def layer_readable(request, layer: TileLayer) -> bool:
+    """The addresses layer follows settings.GEO_MZ_ADDRESSES_PUBLIC (core/visibility.py)."""
+    return not layer.addresses or visibility.addresses_readable(request.user)
+
+
+def _login_required(layer: TileLayer) -> JsonResponse:
+    response = _error(
+        401, "not_authenticated", f"图层 {layer.title} 需要登录 / layer {layer.name} needs a signed-in user"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _etag(*parts: object) -> str:
     digest = hashlib.sha1("|".join(str(p) for p in (SCHEMA, *parts)).encode()).hexdigest()[:24]
     return f'W/"{digest}"'
@@ -608,10 +626,14 @@ def _etag_matches(request, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
 
 
-def _cache_headers(response: HttpResponse, etag: str) -> HttpResponse:
+def _cache_headers(response: HttpResponse, etag: str, layer: TileLayer | None = None) -> HttpResponse:
     response["ETag"] = etag
-    response["Cache-Control"] = f"public, max-age={int(settings.GEO_MZ_TILE_MAX_AGE)}"
-    response["Vary"] = "Accept-Encoding"
+    # A layer for signed-in users only must not be kept by shared caches (a proxy would hand it on).
+    scope = (
+        "private" if layer is not None and layer.addresses and not visibility.addresses_public() else "public"
+    )
+    response["Cache-Control"] = f"{scope}, max-age={int(settings.GEO_MZ_TILE_MAX_AGE)}"
+    response["Vary"] = "Accept-Encoding, Cookie" if scope == "private" else "Accept-Encoding"
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -633,6 +655,8 @@ def tile(request, layer: str, z: str, x: str, y: str):
     spec = LAYERS.get(layer)
     if spec is None:
         return _unknown_layer(layer)
+    if not layer_readable(request, spec):
+        return _login_required(spec)
     checked = _check_zxy(z, x, y)
     if isinstance(checked, JsonResponse):
         return checked
@@ -642,7 +666,7 @@ def tile(request, layer: str, z: str, x: str, y: str):
     config = grid_config() if spec.clustered else ""
     etag = _etag(spec.name, zi, xi, yi, plan.tag, config)
     if _etag_matches(request, etag):
-        return _cache_headers(HttpResponseNotModified(), etag)
+        return _cache_headers(HttpResponseNotModified(), etag, spec)
     body = tile_gzip(spec, zi, xi, yi, plan.source, etag)
     if not body:
         response = HttpResponse(status=204)
@@ -658,7 +682,7 @@ def tile(request, layer: str, z: str, x: str, y: str):
     if plan.grid_stale:
         response["X-Tile-Grid"] = "stale"
     response["Server-Timing"] = f"tile;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return _cache_headers(response, etag)
+    return _cache_headers(response, etag, spec)
 
 
 def _tiles_base(request) -> str:
@@ -709,12 +733,14 @@ def tilejson(request, layer: str):
     spec = LAYERS.get(layer)
     if spec is None:
         return _unknown_layer(layer)
+    if not layer_readable(request, spec):
+        return _login_required(spec)
     version = layer_version(spec.name)
     etag = _etag("tilejson", spec.name, version, cluster_below_zoom(), request.get_host())
     if _etag_matches(request, etag):
-        return _cache_headers(HttpResponseNotModified(), etag)
+        return _cache_headers(HttpResponseNotModified(), etag, spec)
     response = JsonResponse(tilejson_body(request, spec, version), json_dumps_params={"ensure_ascii": False})
-    return _cache_headers(response, etag)
+    return _cache_headers(response, etag, spec)
 
 
 @require_safe
@@ -730,6 +756,7 @@ def index(request):
                     "tiles": f"{base}{layer.name}/{{z}}/{{x}}/{{y}}.pbf",
                 }
                 for layer in LAYERS.values()
+                if layer_readable(request, layer)
             ]
         },
         json_dumps_params={"ensure_ascii": False},

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, Certificate
-from geo_mz.core import crs
+from geo_mz.core import crs, visibility
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.importing import ImportReport
 from geo_mz.core.models import Job, JobStatus
@@ -258,6 +258,9 @@ def address_detail(request, code: str):
 @login_required
 def certificate_pdf(request, serial: str):
     cert = get_object_or_404(Certificate.objects.select_related("address__division"), serial=serial)
+    # the certificate names its owner: only the house-number role of its jurisdiction (and admins)
+    if not visibility.personal_visible(request.user, "addresses", [cert.address.division.code]):
+        raise Http404("没有这个门牌证")
     return _pdf(services.certificate_document(cert), f"certificate-{cert.serial}.pdf")
 
 

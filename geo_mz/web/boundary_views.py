@@ -5,14 +5,12 @@ Thin over boundaries.services / selectors."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -27,7 +25,10 @@ from geo_mz.boundaries.models import (
     Marker,
 )
 from geo_mz.boundaries.reports import condition_definitions
+from geo_mz.core import visibility
 from geo_mz.core.errors import ConflictError
+from geo_mz.core.permissions import require_edit
+from geo_mz.core.upload_files import photo_map, read_upload, saved_upload
 from geo_mz.web.placename_views import _error_text, _map_config
 
 EDIT_ERRORS = (ValidationError, ConflictError, PermissionDenied)
@@ -140,7 +141,9 @@ def line_detail(request, pk: int):
 
 
 def _photos(request) -> list[services.PhotoUpload]:
-    return [services.PhotoUpload(f.name, f.read()) for f in request.FILES.getlist("photos")]
+    return [
+        services.PhotoUpload(f.name, read_upload(f, field="photos")) for f in request.FILES.getlist("photos")
+    ]
 
 
 def _measured(post):
@@ -154,10 +157,7 @@ def _measured(post):
 
 
 def _upload_report(upload, fn):
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(upload.read())
+    with saved_upload(upload) as path:
         report = fn(path)
     report.source = upload.name
     return report
@@ -173,6 +173,8 @@ def inspection_detail(request, pk: int):
         form = request.POST.get("form")
         version = int(request.POST["version"]) if request.POST.get("version") else None
         try:
+            if request.FILES:  # who may edit, before any uploaded file is read
+                require_edit(request.user, services.APP, insp.line.side_codes, any_side=True)
             if form == "finding":
                 finding = services.finding_record(
                     insp.pk,
@@ -240,7 +242,9 @@ def inspection_detail(request, pk: int):
                     insp.pk,
                     filed_on=dt.date.fromisoformat(request.POST.get("filed_on", "")),
                     filed_with=request.POST.get("filed_with", ""),
-                    agreement=services.PhotoUpload(upload.name, upload.read()) if upload else None,
+                    agreement=services.PhotoUpload(upload.name, read_upload(upload, field="agreement"))
+                    if upload
+                    else None,
                     agreement_note=request.POST.get("agreement_note", ""),
                     user=request.user,
                 )
@@ -248,7 +252,7 @@ def inspection_detail(request, pk: int):
             elif form in ("import-findings", "import-gnss") and request.FILES.get("file"):
                 dry_run = not request.POST.get("commit")
                 if form == "import-findings":
-                    photos = {f.name: f.read() for f in request.FILES.getlist("photos")}
+                    photos = photo_map(request.FILES.getlist("photos"))
                     report = _upload_report(
                         request.FILES["file"],
                         lambda p: importers.findings_import(
@@ -286,7 +290,11 @@ def inspection_detail(request, pk: int):
 
 @login_required
 def inspection_pdf(request, pk: int):
-    insp = get_object_or_404(Inspection, pk=pk)
+    insp = get_object_or_404(Inspection.objects.select_related("line__division_a", "line__division_b"), pk=pk)
+    # the report names both sides' participants and confirmers (core/visibility.py)
+    codes = [insp.line.division_a.code, insp.line.division_b.code]
+    if not visibility.personal_visible(request.user, "boundaries", codes, any_side=True):
+        raise Http404("没有这份联检报告")
     response = HttpResponse(reports.inspection_report(insp), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="inspection-{insp.pk}.pdf"'
     return response
