@@ -37,6 +37,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
+from geo_mz.addresses.parse_tokens import (
+    CN_NUMERAL_CHARS,
+    NAMES_AFTER_UNIT,
+    STEMS,
+    UNIT_WORDS,
+    Token,
+    tail_tokens,
+)
+from geo_mz.core.limits import MAX_TEXT_CHARS, ensure_length
+
 __all__ = [
     "MAX_CN_NUMBER",
     "MISSING_NUMBER_WARNING",
@@ -69,7 +79,7 @@ _CN_DIGITS: Final = {
     "九": 9,
 }
 _CN_UNITS: Final = {"十": 10, "百": 100, "千": 1000}
-_CN: Final = "".join(_CN_DIGITS) + "".join(_CN_UNITS)  # every numeral character, for regexes
+_CN: Final = CN_NUMERAL_CHARS  # every numeral character, for regexes
 _WRITE_DIGITS: Final = "零一二三四五六七八九"
 _WRITE_POSITIONAL: Final = "〇一二三四五六七八九"
 
@@ -161,7 +171,7 @@ def int_to_cn(n: int, *, positional: bool = False) -> str:
 
 # --------------------------------------------------------------------------- vocabulary
 
-_STEMS: Final = "甲乙丙丁戊己庚辛壬癸"  # prefix suffixes: 甲15号
+_STEMS: Final = STEMS  # prefix suffixes: 甲15号
 _ROAD_GENERICS: Final = ("大道", "大街", "胡同", "路", "街", "巷", "弄", "里", "道", "坊")
 _COMPOUND_GENERICS: Final = (
     "小区",
@@ -221,11 +231,10 @@ _DIVISION_SUFFIXES: Final[tuple[tuple[str, int | None], ...]] = tuple(
     )
 )
 
-_UNITS: Final = "号楼|号|幢|栋|楼|单元|室|户|组|层"
+_UNITS: Final = "|".join(UNIT_WORDS)
 #: A unit word followed by one of these belongs to a name: 二号路, 三号村, 五号桥.
-_NAME_AFTER_UNIT: Final = "路|街|巷|大道|弄|胡同|村|镇|乡|社区|桥"
+_NAME_AFTER_UNIT: Final = "|".join(NAMES_AFTER_UNIT)
 _UNIT_RE: Final = rf"(?:{_UNITS})(?!{_NAME_AFTER_UNIT})"
-_ZHI: Final = f"[1-9][0-9]*|[{_CN}]+"
 
 _DASHES: Final = str.maketrans(dict.fromkeys("‐‑‒–—―−－﹣", "-"))
 _HASH_AS_HAO: Final = re.compile(rf"(?<=[0-9{_CN}])#")
@@ -234,19 +243,6 @@ _CN_BEFORE_UNIT: Final = re.compile(
     rf"(?<![0-9{_CN}])(?P<n>[{_CN}]+)(?:-(?P<dash>[{_CN}]+|[0-9]+))?"
     rf"(?=(?:[A-Za-z]|之[{_CN}]+)?{_UNIT_RE})"
 )
-_TAIL_TOKEN: Final = re.compile(
-    rf"""
-    (?P<triple>(?P<tb>[0-9]+)-(?P<tu>[0-9]+)-(?P<tr>[0-9]+))室?(?![0-9-])
-    |(?P<bad>[0-9{_CN}]*[{_CN}][0-9{_CN}]*(?:-[0-9{_CN}]+)?[A-Za-z]?)(?P<bad_unit>{_UNIT_RE})
-    |(?:(?P<stem>[{_STEMS}])(?=[0-9]+号(?!{_NAME_AFTER_UNIT})))?
-     (?P<n>[0-9]+)
-     (?:-(?P<dash>[0-9]+)|(?P<letter>[A-Za-z])(?![A-Za-z])|之(?P<zhi>{_ZHI}))?
-     (?:(?P<unit>{_UNIT_RE})|(?!{_UNITS}))
-     (?:之(?P<zhi_after>{_ZHI}))?
-    """,
-    re.VERBOSE,
-)
-
 MIXED_NUMERALS_WARNING: Final = "阿拉伯数字与中文数字混用，已统一为阿拉伯数字"
 MISSING_NUMBER_WARNING: Final = "门牌号缺失"
 
@@ -453,16 +449,16 @@ def _take_name(parts: _Parts, name: str) -> None:
         parts.leftover(name)
 
 
-def _suffix_of(m: re.Match[str]) -> list[str]:
+def _suffix_of(m: Token) -> list[str]:
     """The infill suffixes written in a number token (normally none or one)."""
     found: list[str] = []
-    if m["stem"]:
-        found.append(m["stem"])
-    if m["dash"]:
-        found.append(f"-{int(m['dash'])}")
-    if m["letter"]:
-        found.append(m["letter"].upper())
-    for zhi in (m["zhi"], m["zhi_after"]):
+    if m.stem:
+        found.append(m.stem)
+    if m.dash:
+        found.append(f"-{int(m.dash)}")
+    if m.letter:
+        found.append(m.letter.upper())
+    for zhi in (m.zhi, m.zhi_after):
         if zhi:
             value = int(zhi) if zhi.isascii() else cn_to_int(zhi)
             if value < 1:
@@ -471,68 +467,68 @@ def _suffix_of(m: re.Match[str]) -> list[str]:
     return found
 
 
-def _is_building_number(parts: _Parts, following: re.Match[str] | None) -> bool:
+def _is_building_number(parts: _Parts, following: Token | None) -> bool:
     """A 号 in a compound is a building when a unit or room follows: 金鸾花园15号1单元."""
     if not parts.compound or parts.building is not None or following is None:
         return False
-    return following["n"] is not None and following["unit"] in ("单元", "室", "户", None)
+    return following.n is not None and following.unit in ("单元", "室", "户", None)
 
 
-def _take_number(parts: _Parts, m: re.Match[str], following: re.Match[str] | None) -> None:
+def _take_number(parts: _Parts, m: Token, following: Token | None) -> None:
     """Place one number token by its unit word."""
-    if m["triple"]:  # 3-2-301: building, unit, room -- not after a bare road (人民路15-1-2)
+    if m.triple:  # 3-2-301: building, unit, room -- not after a bare road (人民路15-1-2)
         free = parts.building is None and parts.unit is None and not parts.room
         if free and (parts.compound or not parts.road):
-            parts.building, parts.unit, parts.room = int(m["tb"]), int(m["tu"]), m["tr"]
+            parts.building, parts.unit, parts.room = int(m.triple[0]), int(m.triple[1]), m.triple[2]
         else:
-            parts.leftover(m[0])
+            parts.leftover(m.text)
         return
     try:
         suffixes = _suffix_of(m)
     except ValueError as exc:  # 15号之零: keep the number, report the suffix
-        parts.warnings.append(f"“{m[0]}”的后缀无法识别：{exc}")
+        parts.warnings.append(f"“{m.text}”的后缀无法识别：{exc}")
         suffixes = []
-    n, unit = int(m["n"]), m["unit"]
+    n, unit = int(m.n), m.unit
     if unit == "号" and _is_building_number(parts, following) and not suffixes:
         parts.building = n
     elif unit == "号" or (
         unit is None and parts.number is None and not parts.compound and parts.building is None
     ):
         if parts.number is not None:
-            parts.leftover(m[0])
+            parts.leftover(m.text)
             return
         parts.number = n
         if len(suffixes) > 1:
-            parts.warnings.append(f"门牌号“{m[0]}”有多个后缀，只保留“{suffixes[0]}”")
+            parts.warnings.append(f"门牌号“{m.text}”有多个后缀，只保留“{suffixes[0]}”")
         parts.suffix = suffixes[0] if suffixes else ""
     elif unit in ("号楼", "幢", "栋", "楼") and parts.building is None and not suffixes:
         parts.building = n
     elif unit == "单元" and parts.unit is None and not suffixes:
         parts.unit = n
-    elif unit in ("室", "户") and not parts.room and not m["zhi"] and not m["zhi_after"]:
-        parts.room = m["n"] + "".join(suffixes)
+    elif unit in ("室", "户") and not parts.room and not m.zhi and not m.zhi_after:
+        parts.room = m.n + "".join(suffixes)
     elif unit is None and parts.building is not None and not parts.room:
-        parts.room = m["n"] + "".join(suffixes)  # 3栋2单元1502
+        parts.room = m.n + "".join(suffixes)  # 3栋2单元1502
     elif unit == "组" and not parts.group and not suffixes:
         parts.group = f"{n}组"
     else:
-        parts.leftover(m[0])
+        parts.leftover(m.text)
 
 
 def _tail(parts: _Parts, tail: str) -> None:
     """Read road / compound / group names and the numbers after the divisions."""
-    matches = list(_TAIL_TOKEN.finditer(tail))
+    matches = tail_tokens(tail)
     pos = 0
     for i, m in enumerate(matches):
-        if m.start() > pos:
-            _take_name(parts, tail[pos : m.start()])
-        pos = m.end()
-        if m["bad"]:
-            parts.warnings.append(f"“{m[0]}”中的数字无法识别（阿拉伯数字与中文数字混用或写法有误）")
-            parts.number_unreadable = parts.number_unreadable or m["bad_unit"] == "号"
+        if m.start > pos:
+            _take_name(parts, tail[pos : m.start])
+        pos = m.end
+        if m.bad:
+            parts.warnings.append(f"“{m.text}”中的数字无法识别（阿拉伯数字与中文数字混用或写法有误）")
+            parts.number_unreadable = parts.number_unreadable or m.bad_unit == "号"
         else:
             following = matches[i + 1] if i + 1 < len(matches) else None
-            if following is not None and following.start() != m.end():
+            if following is not None and following.start != m.end:
                 following = None  # a name stands between them
             _take_number(parts, m, following)
     if pos < len(tail):
@@ -544,9 +540,13 @@ def parse_address(text: str, *, known_places: Iterable[str] = ()) -> ParsedAddre
 
     ``known_places`` are official division names (``赤壁市``, ``赤马港街道``, ``官塘驿林场``,
     village names) preferred over the suffix heuristics when splitting the front of the string.
-    Never raises for odd input except empty text (:class:`ValueError`): parts that cannot be
-    read are reported in ``warnings`` (``门牌号缺失``, ``“1十5号”中的数字无法识别…``).
+    Never raises for odd input except empty text (:class:`ValueError`) and text longer than
+    :data:`~geo_mz.core.limits.MAX_TEXT_CHARS` characters (:class:`~geo_mz.core.limits.InputTooLong`,
+    a guard: no address is that long, and the caller turns it into a field error): parts that
+    cannot be read are reported in ``warnings`` (``门牌号缺失``, ``“1十5号”中的数字无法识别…``).
+    Time and memory are linear in the length of ``text`` (see :mod:`.parse_tokens`).
     """
+    ensure_length(text, MAX_TEXT_CHARS)
     normalized, converted = _normalize(text)
     if not normalized:
         raise ValueError("地址为空")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_mz.addresses.parse import (
@@ -22,6 +24,8 @@ from geo_mz.addresses.parse import (
     normalize,
     parse_address,
 )
+from geo_mz.addresses.parse_tokens import tail_tokens
+from geo_mz.core.limits import MAX_TEXT_CHARS, InputTooLong
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -454,3 +458,152 @@ def test_parse_module_does_not_import_django() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------- linear-time tokens (issue 14)
+
+# The backtracking expression the tokeniser replaced: kept here as the oracle of its behaviour.
+_CN_CHARS = "〇零一二两三四五六七八九十百千"
+_UNIT_RE = r"(?:号楼|号|幢|栋|楼|单元|室|户|组|层)(?!路|街|巷|大道|弄|胡同|村|镇|乡|社区|桥)"
+_ZHI = f"[1-9][0-9]*|[{_CN_CHARS}]+"
+_OLD_TAIL_TOKEN = re.compile(
+    rf"""
+    (?P<triple>(?P<tb>[0-9]+)-(?P<tu>[0-9]+)-(?P<tr>[0-9]+))室?(?![0-9-])
+    |(?P<bad>[0-9{_CN_CHARS}]*[{_CN_CHARS}][0-9{_CN_CHARS}]*(?:-[0-9{_CN_CHARS}]+)?[A-Za-z]?)(?P<bad_unit>{_UNIT_RE})
+    |(?:(?P<stem>[甲乙丙丁戊己庚辛壬癸])(?=[0-9]+号(?!路|街|巷|大道|弄|胡同|村|镇|乡|社区|桥)))?
+     (?P<n>[0-9]+)
+     (?:-(?P<dash>[0-9]+)|(?P<letter>[A-Za-z])(?![A-Za-z])|之(?P<zhi>{_ZHI}))?
+     (?:(?P<unit>{_UNIT_RE})|(?!号楼|号|幢|栋|楼|单元|室|户|组|层))
+     (?:之(?P<zhi_after>{_ZHI}))?
+    """,
+    re.VERBOSE,
+)
+
+
+def _old_tokens(text: str) -> list[tuple[Any, ...]]:
+    return [
+        (
+            m.start(),
+            m.end(),
+            (m["tb"], m["tu"], m["tr"]) if m["triple"] else None,
+            m["bad"] is not None,
+            m["bad_unit"],
+            m["stem"],
+            m["n"],
+            m["dash"],
+            m["letter"],
+            m["zhi"],
+            m["unit"],
+            m["zhi_after"],
+        )
+        for m in _OLD_TAIL_TOKEN.finditer(text)
+    ]
+
+
+def _new_tokens(text: str) -> list[tuple[Any, ...]]:
+    return [
+        (
+            t.start,
+            t.end,
+            t.triple,
+            t.bad,
+            t.bad_unit,
+            t.stem,
+            t.n,
+            t.dash,
+            t.letter,
+            t.zhi,
+            t.unit,
+            t.zhi_after,
+        )
+        for t in tail_tokens(text)
+    ]
+
+
+# Characters (and words) that steer the old expression's choices, plus name text around them.
+_TOKEN_ALPHABET = [*"0123456789", *"一二十〇", "-", *"Aab", "之", "甲", *"号楼幢栋室户组层", "单元"]
+_TOKEN_ALPHABET += [*"路村桥", "大道", "社区", "人", "民"]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_TOKEN_ALPHABET), max_size=14).map("".join))
+def test_property_tokeniser_matches_the_regular_expression_it_replaced(text: str) -> None:
+    assert _new_tokens(text) == _old_tokens(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "15号路",
+        "15-12号路",
+        "15之12号路",
+        "15之一二号路",
+        "1-2-3一号",
+        "1-2-3室5",
+        "1-2-3-4",
+        "甲15号路",
+        "甲15号楼",
+        "15号楼路",
+        "1十5号",
+        "十-十A号",
+        "15Ab号",
+        "15a号之3",
+        "15号之0",
+        "金鸾花园3-2-301室",
+    ],
+)
+def test_given_tricky_tail_when_tokenised_then_same_tokens_as_the_old_expression(text: str) -> None:
+    assert _new_tokens(text) == _old_tokens(text)
+
+
+_ADVERSARIAL = {
+    "digits": "1" * 10_000,
+    "numerals": "一" * 10_000,
+    "digits_and_numerals": "1一" * 5_000,
+    "hao": "号" * 10_000,
+    "fu": "附" * 10_000,
+    "zhi": "之" * 10_000,
+    "numeral_zhi": "一之" * 5_000,
+    "digit_dash": "1-" * 5_000,
+    "road_generics": "路" * 10_000,
+    "roads": "人民路" * 3_334,
+    "mixed": ("1一-之号甲A路附2单元" * 1_000)[:10_000],
+    "numeral_before_name_unit": "一" * 9_998 + "号路",
+    "digits_before_name_unit": "1" * 9_998 + "号路",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_ADVERSARIAL))
+def test_given_10000_adversarial_characters_when_tokenised_and_normalised_then_fast(shape: str) -> None:
+    # a guard against catastrophic backtracking with a generous margin, not a benchmark
+    text = _ADVERSARIAL[shape]
+    assert len(text) >= 10_000
+
+    started = time.perf_counter()
+    tail_tokens(normalize(text))
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 0.1, f"{shape}: {elapsed:.3f} s"
+
+
+@pytest.mark.parametrize("shape", sorted(_ADVERSARIAL))
+def test_given_10000_characters_when_parse_address_then_bounded_input_error_fast(shape: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(InputTooLong) as caught:
+        parse_address(_ADVERSARIAL[shape], known_places=["赤壁市", "赤马港街道"])
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 0.1, f"{shape}: {elapsed:.3f} s"
+    assert (caught.value.limit, caught.value.length) == (MAX_TEXT_CHARS, len(_ADVERSARIAL[shape]))
+    assert isinstance(caught.value, ValueError)  # callers that catch ValueError still hold
+
+
+@pytest.mark.parametrize("shape", sorted(_ADVERSARIAL))
+def test_given_address_at_the_limit_when_parsed_then_fast(shape: str) -> None:
+    text = _ADVERSARIAL[shape][:MAX_TEXT_CHARS]
+
+    started = time.perf_counter()
+    parse_address(text, known_places=["赤壁市", "赤马港街道"])
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 0.1, f"{shape}: {elapsed:.3f} s"

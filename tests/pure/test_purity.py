@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
     "geo_mz.core.crs",
+    "geo_mz.core.pdf",
     "geo_mz.core.jurisdiction",
     "geo_mz.core.importing",
     "geo_mz.core.geofile",
@@ -31,6 +32,8 @@ PURE_MODULES = [
     "gis_data.scale",
     "geo_mz.addresses.numbering",
     "geo_mz.addresses.parse",
+    "geo_mz.addresses.parse_tokens",
+    "geo_mz.core.limits",
     "geo_mz.addresses.documents",
     "geo_mz.addresses.workflow",
     "geo_mz.coverage.engine",
