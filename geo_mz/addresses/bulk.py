@@ -1350,14 +1350,9 @@ def _drop(cursor, tables: _Tables) -> None:
 def upload_save(upload) -> str:
     """Save an uploaded file where a job worker can read it: MEDIA_ROOT/jobs/uploads/<random>/<name>.
     Returns the path relative to MEDIA_ROOT (the job's params)."""
-    name = Path(upload.name).name or "upload"
-    relative = Path("jobs") / "uploads" / uuid.uuid4().hex / name
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
-    return str(relative)
+    from geo_mz.core.upload_files import upload_to_media  # size limit and archive check first
+
+    return upload_to_media(upload)
 
 
 def import_job_submit(upload, *, dry_run: bool, coordinate_system: str, user=None):
@@ -1433,8 +1428,10 @@ def address_import_job(ctx: jobs.JobContext) -> dict[str, Any]:
             # the low-zoom house-number clusters are precomputed: rebuild them after a large import
             # (the tiles module registers this job kind; until it runs, tiles say X-Tile-Grid: stale)
             jobs.job_submit("tiles_refresh", {"layer": "addresses"}, user=ctx.job.created_by)
+        # the upload goes once the import has run; after a failure it stays for a retry (jobs_purge
+        # removes it with the job)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path.parent)
         return report.as_dict()
     finally:
         progress.close()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path.parent)

@@ -103,6 +103,12 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    # Written every few seconds by the process running the job (core.jobs): a running job whose
+    # heartbeat is older than GEO_MZ_JOBS_STALE_S lost its process and is marked failed.
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self", verbose_name=_("重试自"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:

@@ -3,7 +3,14 @@ workers that never share a job, recovery of interrupted jobs and purging of old 
 
 from __future__ import annotations
 
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -106,7 +113,7 @@ def test_interrupted_jobs_are_failed_and_old_jobs_purged_with_their_files():
     )
     assert jobs.jobs_recover() == 1
     stuck.refresh_from_db()
-    assert stuck.status == JobStatus.FAILED and "restart" in stuck.error
+    assert stuck.status == JobStatus.FAILED and stuck.error == jobs.INTERRUPTED
     done = jobs.job_submit("test_count", {"n": 2})
     jobs.job_work_one()
     done.refresh_from_db()
@@ -118,3 +125,121 @@ def test_interrupted_jobs_are_failed_and_old_jobs_purged_with_their_files():
     )
     assert jobs.jobs_purge(keep_days=7) == 2
     assert not path.exists() and not Job.objects.filter(pk__in=[done.pk, stuck.pk]).exists()
+
+
+@jobs.job_handler("test_sleep")
+def _sleep(ctx: jobs.JobContext):
+    time.sleep(ctx.job.params["seconds"])
+    return {"slept": ctx.job.params["seconds"]}
+
+
+@pytest.mark.django_db
+def test_a_fresh_heartbeat_keeps_an_old_job_and_a_stale_one_is_failed():
+    """Recovery looks at the heartbeat, not at when the job started: a long job that is alive stays."""
+    long_alive = jobs.job_submit("test_count", {"n": 1})
+    dead = jobs.job_submit("test_count", {"n": 1})
+    day_ago = timezone.now() - timezone.timedelta(days=1)
+    Job.objects.filter(pk=long_alive.pk).update(
+        status=JobStatus.RUNNING, started_at=day_ago, heartbeat_at=timezone.now()
+    )
+    Job.objects.filter(pk=dead.pk).update(
+        status=JobStatus.RUNNING,
+        started_at=day_ago,
+        heartbeat_at=timezone.now() - timezone.timedelta(minutes=5),
+    )
+    assert jobs.jobs_recover(stale_after_s=60) == 1
+    assert Job.objects.get(pk=long_alive.pk).status == JobStatus.RUNNING
+    assert Job.objects.get(pk=dead.pk).status == JobStatus.FAILED
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection
+def test_the_heartbeat_is_stamped_while_the_handler_runs(settings):
+    settings.GEO_MZ_JOBS_HEARTBEAT_S = 0.2
+    job = jobs.job_submit("test_sleep", {"seconds": 1.0})
+    claimed = jobs.job_claim()
+    first_beat = Job.objects.get(pk=job.pk).heartbeat_at
+    jobs.job_run(claimed)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    # the beat came from the heartbeat thread's own connection while the handler slept
+    assert job.heartbeat_at > first_beat
+
+
+@pytest.mark.django_db
+def test_retry_queues_the_same_work_again_and_links_back():
+    failed = jobs.job_submit("test_fail", {"x": 1})
+    jobs.job_work_one()
+    failed.refresh_from_db()
+    retry = jobs.job_retry(failed)
+    assert retry.status == JobStatus.QUEUED and retry.params == {"x": 1}
+    assert Job.objects.get(pk=retry.pk).retry_of_id == failed.pk
+    done = jobs.job_submit("test_count", {"n": 1})
+    jobs.job_work_one()
+    jobs.job_work_one()
+    with pytest.raises(jobs.JobError):
+        jobs.job_retry(Job.objects.get(pk=done.pk))
+
+
+WORKER = """
+import django, sys
+django.setup()
+from tests.core import test_jobs  # registers the test handlers
+from geo_mz.core import jobs
+jobs.job_work_one()
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_leaves_a_job_that_the_next_process_start_fails_and_retry_completes(tmp_path):
+    """kill -9 a real worker process mid-job; a new web process (importing geo_mz.wsgi runs the start-up
+    housekeeping) marks the job failed as interrupted; a retry then runs to done."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "GEO_MZ_JOBS_MODE": "worker",
+        "GEO_MZ_JOBS_HEARTBEAT_S": "0.2",
+        "GEO_MZ_JOBS_STALE_S": "2",
+        "GEO_MZ_MEDIA_ROOT": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "geo_mz.settings",
+    }
+    job = jobs.job_submit("test_sleep", {"seconds": 120})
+    root = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=root, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while Job.objects.get(pk=job.pk).heartbeat_at is None or (
+            Job.objects.get(pk=job.pk).heartbeat_at <= Job.objects.get(pk=job.pk).started_at
+        ):
+            assert time.monotonic() < deadline, "the worker never started the job"
+            time.sleep(0.2)
+        assert glob.glob(f"{tempfile.gettempdir()}/geo-mz-job-{job.pk}-*")  # its work directory
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING  # what users saw before: stuck
+        time.sleep(2.5)  # the heartbeat is now older than GEO_MZ_JOBS_STALE_S
+        subprocess.run(
+            [sys.executable, "-c", "import time, geo_mz.wsgi; time.sleep(3)"],
+            cwd=root,
+            env=env,
+            check=True,
+            timeout=60,
+        )
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error == jobs.INTERRUPTED
+    assert not glob.glob(f"{tempfile.gettempdir()}/geo-mz-job-{job.pk}-*")  # partial files removed
+    Job.objects.filter(pk=job.pk).update(params={"seconds": 0.1})
+    job.refresh_from_db()
+    retry = jobs.job_retry(job)
+    assert jobs.job_work_one() is True
+    retry.refresh_from_db()
+    assert retry.status == JobStatus.DONE and retry.result == {"slept": 0.1}
+
+
+def _database_url() -> str:
+    d = connection.settings_dict
+    return (
+        f"postgres://{d['USER']}:{d['PASSWORD']}@{d['HOST'] or '127.0.0.1'}:{d['PORT'] or 5432}/{d['NAME']}"
+    )

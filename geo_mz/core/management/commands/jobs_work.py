@@ -17,15 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=2.0, help="seconds between polls of an empty queue")
 
     def handle(self, *args, **opts):
-        recovered = jobs.jobs_recover()
-        if recovered:
-            self.stdout.write(f"[jobs] marked {recovered} interrupted job(s) as failed")
-        purged = jobs.jobs_purge()
-        if purged:
-            self.stdout.write(f"[jobs] purged {purged} old job(s)")
         while True:
-            ran = 0
             close_old_connections()
+            # at start and then at most once a minute: interrupted jobs failed, old ones purged
+            recovered, purged = jobs.jobs_housekeeping(min_interval_s=60)
+            if recovered:
+                self.stdout.write(f"[jobs] marked {recovered} interrupted job(s) as failed")
+            if purged:
+                self.stdout.write(f"[jobs] purged {purged} old job(s)")
+            ran = 0
             while jobs.job_work_one():
                 close_old_connections()
                 ran += 1
