@@ -4,7 +4,7 @@ Pure module like :mod:`geo_mz.placenames.documents`, whose PDF conventions and h
 standard library, reportlab and openpyxl only, never Django; every renderer takes plain dataclasses
 and returns the finished file as ``bytes``.
 
-* Chinese text uses reportlab's built-in CID font ``STSong-Light`` (no font file embedded).
+* Chinese text uses the embedded CJK TrueType font of :mod:`geo_mz.core.pdf` (a glyph subset).
 * PDFs are reproducible byte for byte with ``invariant=True``.
 * The QR code is reportlab's vector :class:`~reportlab.graphics.barcode.qr.QrCodeWidget`
   (error-correction level M, 4-module quiet zone) encoding the certificate's absolute
@@ -45,16 +45,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from geo_mz.placenames.documents import (
-    _PRODUCER,
-    _build_pdf,
-    _display_width,
-    _fmt_degrees,
-    _para_text,
-    _register_font,
-    _style,
-    format_cn_date,
-)
+from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
+from geo_mz.placenames.documents import _display_width, _fmt_degrees, format_cn_date
 
 __all__ = [
     "ADDRESS_XLSX_HEADERS",
@@ -207,20 +199,20 @@ def certificate_pdf(c: Certificate, *, compress: bool = True, invariant: bool = 
     streams; ``invariant=True`` makes the output byte-for-byte reproducible. Raises
     :class:`ValueError` when ``verify_url`` is not an absolute http(s) URL.
     """
-    font = _register_font()
-    title_style = _style("cert-title", 24, leading=30, alignment=TA_CENTER)
-    label_style = _style("cert-label", 10.5, leading=14, alignment=TA_CENTER)
-    value_style = _style("cert-value", 10.5, leading=14, alignment=TA_LEFT)
-    caption_style = _style("cert-caption", 10, alignment=TA_CENTER)
-    url_style = _style(
+    font = register_cjk_font()
+    title_style = paragraph_style("cert-title", 24, leading=30, alignment=TA_CENTER)
+    label_style = paragraph_style("cert-label", 10.5, leading=14, alignment=TA_CENTER)
+    value_style = paragraph_style("cert-value", 10.5, leading=14, alignment=TA_LEFT)
+    caption_style = paragraph_style("cert-caption", 10, alignment=TA_CENTER)
+    url_style = paragraph_style(
         "cert-url", 7, alignment=TA_CENTER, textColor=colors.HexColor("#555555"), wordWrap=None
     )
 
     title = "门牌证"
     if c.status_note.strip():
-        title += f"<font size='14'>（{_para_text(c.status_note)}）</font>"
+        title += f"<font size='14'>（{paragraph_text(c.status_note)}）</font>"
     rows = [
-        [Paragraph(label, label_style), Paragraph(_para_text(value), value_style)]
+        [Paragraph(label, label_style), Paragraph(paragraph_text(value), value_style)]
         for label, value in certificate_fields(c)
     ]
     fields = Table(rows, colWidths=[_CERT_LABEL_W, _CERT_VALUE_W])
@@ -247,7 +239,7 @@ def certificate_pdf(c: Certificate, *, compress: bool = True, invariant: bool = 
         Spacer(1, 4 * mm),
         body,
         Spacer(1, 3 * mm),
-        Paragraph(f"核验网址：{_para_text(c.verify_url)}", url_style),
+        Paragraph(f"核验网址：{paragraph_text(c.verify_url)}", url_style),
     ]
     width, height = _CERT_PAGE
     page = KeepInFrame(width - 2 * _CERT_MARGIN, height - 2 * _CERT_MARGIN, story, mode="shrink")
@@ -263,8 +255,8 @@ def certificate_pdf(c: Certificate, *, compress: bool = True, invariant: bool = 
         title=f"门牌证 {c.serial}",
         author=c.issuing_office,
         subject=c.address,
-        creator=_PRODUCER,
-        producer=_PRODUCER,
+        creator=PDF_PRODUCER,
+        producer=PDF_PRODUCER,
         lang="zh-CN",
         pageCompression=1 if compress else 0,
         invariant=1 if invariant else 0,
@@ -299,24 +291,24 @@ def address_proof_pdf(p: AddressProof, *, compress: bool = True, invariant: bool
     in small type. Pages carry "第 N 页 共 M 页". ``compress`` / ``invariant`` and the URL check as
     in :func:`certificate_pdf`.
     """
-    _register_font()
-    title_style = _style("proof-title", 22, leading=30, alignment=TA_CENTER, spaceAfter=3 * mm)
-    serial_style = _style("proof-serial", 10.5, alignment=TA_RIGHT, spaceAfter=6 * mm)
-    body_style = _style("proof-body", 12.5, leading=22, alignment=TA_JUSTIFY, firstLineIndent=25)
-    head_style = _style("proof-th", 10, alignment=TA_CENTER)
-    cell_style = _style("proof-td", 10, alignment=TA_LEFT)
-    centre_style = _style("proof-td-c", 10, alignment=TA_CENTER)
-    sign_style = _style("proof-sign", 12.5, leading=22, alignment=TA_RIGHT)
-    caption_style = _style("proof-caption", 10, alignment=TA_CENTER)
-    url_style = _style("proof-url", 7.5, textColor=colors.HexColor("#555555"), wordWrap=None)
+    register_cjk_font()
+    title_style = paragraph_style("proof-title", 22, leading=30, alignment=TA_CENTER, spaceAfter=3 * mm)
+    serial_style = paragraph_style("proof-serial", 10.5, alignment=TA_RIGHT, spaceAfter=6 * mm)
+    body_style = paragraph_style("proof-body", 12.5, leading=22, alignment=TA_JUSTIFY, firstLineIndent=25)
+    head_style = paragraph_style("proof-th", 10, alignment=TA_CENTER)
+    cell_style = paragraph_style("proof-td", 10, alignment=TA_LEFT)
+    centre_style = paragraph_style("proof-td-c", 10, alignment=TA_CENTER)
+    sign_style = paragraph_style("proof-sign", 12.5, leading=22, alignment=TA_RIGHT)
+    caption_style = paragraph_style("proof-caption", 10, alignment=TA_CENTER)
+    url_style = paragraph_style("proof-url", 7.5, textColor=colors.HexColor("#555555"), wordWrap=None)
 
-    statement = f"兹证明{_para_text(p.holder)}的标准地址为{_para_text(p.address)}。"
+    statement = f"兹证明{paragraph_text(p.holder)}的标准地址为{paragraph_text(p.address)}。"
     if p.standard_since is not None:
         statement += f"该标准地址自{format_cn_date(p.standard_since)}起启用。"
     statement += "该地址曾用地址如下：" if p.previous_addresses else "该地址无曾用地址记录。"
     story: list[Flowable] = [
         Paragraph("地址证明", title_style),
-        Paragraph(f"编号：{_para_text(p.serial)}", serial_style),
+        Paragraph(f"编号：{paragraph_text(p.serial)}", serial_style),
         Paragraph(statement, body_style),
     ]
     if p.previous_addresses:
@@ -325,7 +317,7 @@ def address_proof_pdf(p: AddressProof, *, compress: bool = True, invariant: bool
             rows.append(
                 [
                     Paragraph(str(i), centre_style),
-                    Paragraph(_para_text(old), cell_style),
+                    Paragraph(paragraph_text(old), cell_style),
                     Paragraph(format_cn_date(start), centre_style),
                     Paragraph(format_cn_date(end), centre_style),
                 ]
@@ -342,12 +334,12 @@ def address_proof_pdf(p: AddressProof, *, compress: bool = True, invariant: bool
         )
         story += [Spacer(1, 3 * mm), history, Spacer(1, 3 * mm)]
     if p.purpose.strip():
-        story.append(Paragraph(f"本证明用于{_para_text(p.purpose)}。", body_style))
+        story.append(Paragraph(f"本证明用于{paragraph_text(p.purpose)}。", body_style))
     story.append(Paragraph("特此证明。", body_style))
 
     qr_size = 32 * mm
     signature = [
-        Paragraph(_para_text(p.issuing_office), sign_style),
+        Paragraph(paragraph_text(p.issuing_office), sign_style),
         Paragraph(format_cn_date(p.issued_on), sign_style),
     ]
     closing = Table(
@@ -357,10 +349,10 @@ def address_proof_pdf(p: AddressProof, *, compress: bool = True, invariant: bool
     )
     story.append(
         KeepTogether(
-            [Spacer(1, 12 * mm), closing, Paragraph(f"核验网址：{_para_text(p.verify_url)}", url_style)]
+            [Spacer(1, 12 * mm), closing, Paragraph(f"核验网址：{paragraph_text(p.verify_url)}", url_style)]
         )
     )
-    return _build_pdf(
+    return build_pdf(
         story,
         title=f"地址证明 {p.serial}",
         author=p.issuing_office,
@@ -499,7 +491,7 @@ def certificates_register_xlsx(rows: Sequence[Certificate], *, title: str = "门
     ws = wb.active
     ws.title = _sheet_title(title, "门牌证登记簿")
     wb.properties.title = title
-    wb.properties.creator = _PRODUCER
+    wb.properties.creator = PDF_PRODUCER
     ws.append(list(CERTIFICATE_XLSX_HEADERS))
     _style_header(ws)
 
@@ -536,7 +528,7 @@ def addresses_xlsx(rows: Iterable[Sequence[Any]], *, title: str = "门牌地址"
     """
     wb = Workbook(write_only=True)
     wb.properties.title = title
-    wb.properties.creator = _PRODUCER
+    wb.properties.creator = PDF_PRODUCER
     ws = wb.create_sheet(_sheet_title(title, "门牌地址"))
     ws.freeze_panes = "A2"
     for col_idx, header in enumerate(ADDRESS_XLSX_HEADERS, start=1):

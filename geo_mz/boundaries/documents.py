@@ -13,7 +13,7 @@ Conventions:
   degrees clockwise from north.
 * Condition and action values are the printed Chinese labels (完好 / 损坏 / 移位 / 丢失;
   无 / 描红 / 维修 / 重新埋设 / 上报待处理); :func:`summary_counts` also accepts the English codes.
-* Chinese text in PDFs uses reportlab's built-in CID font ``STSong-Light`` (no font file embedded).
+* Chinese text in PDFs uses the embedded CJK TrueType font of :mod:`geo_mz.core.pdf` (a glyph subset).
 * PDFs are reproducible byte for byte with ``invariant=True``. Photos are normalised with Pillow
   (EXIF orientation applied, transparency flattened on white, at most 1200 px, re-encoded as JPEG)
   so phone pictures of several megabytes do not bloat the report.
@@ -50,15 +50,8 @@ from reportlab.platypus import (
 )
 
 from geo_mz.addresses.documents import _sheet_title, _style_header
-from geo_mz.placenames.documents import (
-    _PRODUCER,
-    _build_pdf,
-    _display_width,
-    _para_text,
-    _register_font,
-    _style,
-    format_cn_date,
-)
+from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
+from geo_mz.placenames.documents import _display_width, format_cn_date
 
 __all__ = [
     "ACTION_LABELS",
@@ -299,7 +292,7 @@ def _photo_jpeg(data: bytes) -> tuple[bytes, int, int] | None:
 def _photo_cell(
     number: str, condition: str, index: int, total: int, data: bytes, caption_style: ParagraphStyle
 ) -> list[Flowable]:
-    label = f"{_para_text(number)}　{_para_text(condition)}"
+    label = f"{paragraph_text(number)}　{paragraph_text(condition)}"
     if total > 1:
         label += f"　（{index}/{total}）"
     photo = _photo_jpeg(data)
@@ -363,24 +356,24 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
     ``compress=False`` writes uncompressed page streams; ``invariant=True`` makes the output
     byte-for-byte reproducible.
     """
-    _register_font()
-    title_style = _style("insp-title", 20, leading=28, alignment=TA_CENTER, spaceAfter=2 * mm)
-    subtitle_style = _style("insp-subtitle", 12, leading=18, alignment=TA_CENTER, spaceAfter=3 * mm)
-    correction_style = _style(
+    register_cjk_font()
+    title_style = paragraph_style("insp-title", 20, leading=28, alignment=TA_CENTER, spaceAfter=2 * mm)
+    subtitle_style = paragraph_style("insp-subtitle", 12, leading=18, alignment=TA_CENTER, spaceAfter=3 * mm)
+    correction_style = paragraph_style(
         "insp-correction", 11, alignment=TA_CENTER, spaceAfter=3 * mm, textColor=colors.HexColor("#B00000")
     )
-    section_style = _style("insp-section", 13, leading=19, spaceBefore=5 * mm, spaceAfter=2 * mm)
-    body_style = _style("insp-body", 11, leading=18, alignment=TA_JUSTIFY, firstLineIndent=22)
-    note_style = _style(
+    section_style = paragraph_style("insp-section", 13, leading=19, spaceBefore=5 * mm, spaceAfter=2 * mm)
+    body_style = paragraph_style("insp-body", 11, leading=18, alignment=TA_JUSTIFY, firstLineIndent=22)
+    note_style = paragraph_style(
         "insp-note", 9.5, leading=14, spaceBefore=1.5 * mm, textColor=colors.HexColor("#B00000")
     )
-    head_style = _style("insp-th", 9, alignment=TA_CENTER)
-    cell_style = _style("insp-td", 8.5, alignment=TA_LEFT)
-    centre_style = _style("insp-td-c", 8.5, alignment=TA_CENTER)
-    label_style = _style("insp-label", 9.5, alignment=TA_CENTER)
-    value_style = _style("insp-value", 9.5, alignment=TA_LEFT)
-    sign_style = _style("insp-sign", 11, leading=20)
-    caption_style = _style("insp-caption", 9, alignment=TA_CENTER)
+    head_style = paragraph_style("insp-th", 9, alignment=TA_CENTER)
+    cell_style = paragraph_style("insp-td", 8.5, alignment=TA_LEFT)
+    centre_style = paragraph_style("insp-td-c", 8.5, alignment=TA_CENTER)
+    label_style = paragraph_style("insp-label", 9.5, alignment=TA_CENTER)
+    value_style = paragraph_style("insp-value", 9.5, alignment=TA_LEFT)
+    sign_style = paragraph_style("insp-sign", 11, leading=20)
+    caption_style = paragraph_style("insp-caption", 9, alignment=TA_CENTER)
 
     numerals = iter("一二三四五六七八九")
 
@@ -390,11 +383,11 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
 
     title = f"{r.line_name}联合检查报告"
     story: list[Flowable] = [
-        Paragraph(_para_text(title), title_style),
-        Paragraph(f"{r.round_year}年度　{_para_text(r.kind_label)}", subtitle_style),
+        Paragraph(paragraph_text(title), title_style),
+        Paragraph(f"{r.round_year}年度　{paragraph_text(r.kind_label)}", subtitle_style),
     ]
     if r.supersedes.strip():
-        story.append(Paragraph(f"本记录更正 {_para_text(r.supersedes)}", correction_style))
+        story.append(Paragraph(f"本记录更正 {paragraph_text(r.supersedes)}", correction_style))
 
     # header table
     info: list[tuple[str, str]] = [
@@ -411,7 +404,8 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
     if r.reason.strip():
         info.insert(6, ("检查原因", r.reason))
     cells = [
-        (Paragraph(label, label_style), Paragraph(_para_text(value), value_style)) for label, value in info
+        (Paragraph(label, label_style), Paragraph(paragraph_text(value), value_style))
+        for label, value in info
     ]
     if len(cells) % 2:
         cells.append((Paragraph("", label_style), Paragraph("", value_style)))
@@ -431,10 +425,10 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
     # 一、参加人员
     story += section("参加人员")
     people_rows: list[list[Flowable]] = [
-        [Paragraph(_para_text(_party_title(p)), head_style) for p in r.parties]
+        [Paragraph(paragraph_text(_party_title(p)), head_style) for p in r.parties]
     ]
     for pair in zip_longest(*(p.participants for p in r.parties), fillvalue=""):
-        people_rows.append([Paragraph(_para_text(name), cell_style) for name in pair])
+        people_rows.append([Paragraph(paragraph_text(name), cell_style) for name in pair])
     if len(people_rows) == 1:
         people_rows.append([Paragraph("—", centre_style), Paragraph("—", centre_style)])
     story.append(
@@ -462,7 +456,7 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
             f"移位 {counts['moved']} 颗、丢失 {counts['lost']} 颗；描红 {counts['repainted']} 颗、"
             f"维修 {counts['repaired']} 颗、重新埋设 {counts['reset']} 颗、上报待处理 {counts['reported']} 颗。"
             f"检查界线段 {len(r.segments)} 段。",
-            _style("insp-summary", 10, leading=16, spaceBefore=2 * mm),
+            paragraph_style("insp-summary", 10, leading=16, spaceBefore=2 * mm),
         )
     )
 
@@ -475,13 +469,13 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
             rows.append(
                 [
                     Paragraph(str(i), centre_style),
-                    Paragraph(_para_text(m.number), cell_style),
-                    Paragraph(_para_text(m.condition_label), centre_style),
+                    Paragraph(paragraph_text(m.number), cell_style),
+                    Paragraph(paragraph_text(m.condition_label), centre_style),
                     Paragraph("是" if m.repainted else "否", centre_style),
                     Paragraph("" if m.offset_m is None else f"{m.offset_m:.2f}", centre_style),
-                    Paragraph(_para_text(m.action_label), centre_style),
+                    Paragraph(paragraph_text(m.action_label), centre_style),
                     Paragraph(str(len(m.photos)) if m.photos else "", centre_style),
-                    Paragraph(_para_text(m.note), cell_style),
+                    Paragraph(paragraph_text(m.note), cell_style),
                 ]
             )
             tint = _FINDING_HIGHLIGHT.get(_CONDITION_KEYS.get(m.condition_label.strip(), ""))
@@ -503,7 +497,7 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
         ]
         if unproven:
             story.append(
-                Paragraph(f"注：以下丢失界桩缺少照片证据：{_para_text('、'.join(unproven))}", note_style)
+                Paragraph(f"注：以下丢失界桩缺少照片证据：{paragraph_text('、'.join(unproven))}", note_style)
             )
     else:
         story.append(Paragraph("本次未检查界桩。", body_style))
@@ -516,12 +510,12 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
             seg_rows.append(
                 [
                     Paragraph(str(i), centre_style),
-                    Paragraph(_para_text(s.section), cell_style),
-                    Paragraph(_para_text(s.terrain_change), cell_style),
+                    Paragraph(paragraph_text(s.section), cell_style),
+                    Paragraph(paragraph_text(s.terrain_change), cell_style),
                     Paragraph("是" if s.recognisable else "否", centre_style),
-                    Paragraph(_para_text(s.construction), cell_style),
-                    Paragraph(_para_text(s.dispute), cell_style),
-                    Paragraph(_para_text(s.handling), cell_style),
+                    Paragraph(paragraph_text(s.construction), cell_style),
+                    Paragraph(paragraph_text(s.dispute), cell_style),
+                    Paragraph(paragraph_text(s.handling), cell_style),
                 ]
             )
         story.append(
@@ -541,7 +535,7 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
         story += section("界桩状况说明")
         legend = [[Paragraph("状况", head_style), Paragraph("定义", head_style)]]
         legend += [
-            [Paragraph(_para_text(label), centre_style), Paragraph(_para_text(text), cell_style)]
+            [Paragraph(paragraph_text(label), centre_style), Paragraph(paragraph_text(text), cell_style)]
             for label, text in r.condition_definitions
         ]
         story.append(
@@ -557,11 +551,11 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
     # 六、检查结论
     story += section("检查结论")
     conclusion = _paragraphs(r.conclusion) or ["（未填写）"]
-    story += [Paragraph(_para_text(p), body_style) for p in conclusion]
+    story += [Paragraph(paragraph_text(p), body_style) for p in conclusion]
     if r.peace_agreement.strip():
-        story.append(Paragraph(f"平安边界协议：{_para_text(r.peace_agreement)}", body_style))
+        story.append(Paragraph(f"平安边界协议：{paragraph_text(r.peace_agreement)}", body_style))
     if r.filed_on is not None or r.filed_with.strip():
-        filing = "，".join(x for x in (_para_text(r.filed_with), format_cn_date(r.filed_on)) if x)
+        filing = "，".join(x for x in (paragraph_text(r.filed_with), format_cn_date(r.filed_on)) if x)
         story.append(Paragraph(f"备案：{filing}", body_style))
 
     # 七、双方确认
@@ -571,8 +565,8 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
         confirmed = bool(p.confirmed_by and p.confirmed_by.strip())
         blocks.append(
             [
-                Paragraph(f"{side}：{_para_text(_party_title(p))}", sign_style),
-                Paragraph(f"确认人：{_para_text(p.confirmed_by) if confirmed else PENDING}", sign_style),
+                Paragraph(f"{side}：{paragraph_text(_party_title(p))}", sign_style),
+                Paragraph(f"确认人：{paragraph_text(p.confirmed_by) if confirmed else PENDING}", sign_style),
                 Paragraph(
                     f"确认时间：{_cn_datetime(p.confirmed_at) if confirmed and p.confirmed_at else PENDING}",
                     sign_style,
@@ -622,7 +616,7 @@ def inspection_report_pdf(r: InspectionReport, *, compress: bool = True, invaria
         )
 
     authors = "、".join(p.division_name for p in r.parties)
-    return _build_pdf(
+    return build_pdf(
         story,
         title=title,
         author=authors,
@@ -723,7 +717,7 @@ def marker_table_xlsx(line_name: str, rows: Sequence[MarkerRow], *, title: str =
     full_title = f"{line_name}{title}"
     ws.title = _sheet_title(full_title, "界桩成果表")
     wb.properties.title = full_title
-    wb.properties.creator = _PRODUCER
+    wb.properties.creator = PDF_PRODUCER
     ws.append(list(MARKER_XLSX_HEADERS))
     _style_header(ws)
 
@@ -789,7 +783,7 @@ def findings_template_xlsx(
     ws = wb.active
     ws.title = FINDINGS_SHEET
     wb.properties.title = f"{line_name}界桩检查记录表"
-    wb.properties.creator = _PRODUCER
+    wb.properties.creator = PDF_PRODUCER
     ws.append(list(FINDINGS_XLSX_HEADERS))
     _style_header(ws)
 

@@ -16,8 +16,8 @@ Conventions:
   degrees are refused because the scale bar would be wrong.
 * Coverage-rate classes (:data:`RATE_CLASSES`) and point colours (:data:`POINT_KINDS`) are shared
   with the folium analysis maps (:mod:`geo_mz.coverage.maps`), so the PDF and the web map agree.
-* Chinese text uses reportlab's built-in CID font ``STSong-Light`` (no font file embedded); the
-  "meets the norm" marks are √ / × (the CID font has no ✓ / ✗ glyphs) next to 达标 / 未达标.
+* Chinese text uses the embedded CJK TrueType font of :mod:`geo_mz.core.pdf` (a glyph subset);
+  the "meets the norm" marks are √ / × (WenQuanYi Micro Hei has no ✗ glyph) next to 达标 / 未达标.
 * PDFs are reproducible byte for byte with ``invariant=True``.
 """
 
@@ -52,14 +52,8 @@ from shapely.geometry import Polygon as ShapelyPolygon
 
 from geo_mz.addresses.documents import _sheet_title, _style_header
 from geo_mz.boundaries.documents import _fmt_number, _grid_style, _save
-from geo_mz.placenames.documents import (
-    _build_pdf,
-    _display_width,
-    _para_text,
-    _register_font,
-    _style,
-    format_cn_date,
-)
+from geo_mz.core.pdf import build_pdf, paragraph_style, paragraph_text, register_cjk_font
+from geo_mz.placenames.documents import _display_width, format_cn_date
 
 __all__ = [
     "DIVISION_XLSX_HEADERS",
@@ -353,7 +347,7 @@ def map_figure_drawing(
     the legend says how many are shown. Raises :class:`ValueError` for an empty figure or for
     coordinates that look like longitude / latitude degrees.
     """
-    font = _register_font()
+    font = register_cjk_font()
     geoms = [g for g, _r, _l in fig.polygons if not g.is_empty]
     xs = [p[0] for p in fig.points]
     ys = [p[1] for p in fig.points]
@@ -608,9 +602,9 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
     ``compress=False`` writes uncompressed page streams; ``invariant=True`` makes the output
     byte-for-byte reproducible.
     """
-    _register_font()
-    title_style = _style("cov-title", 20, leading=28, alignment=TA_CENTER, spaceAfter=2 * mm)
-    subtitle_style = _style(
+    register_cjk_font()
+    title_style = paragraph_style("cov-title", 20, leading=28, alignment=TA_CENTER, spaceAfter=2 * mm)
+    subtitle_style = paragraph_style(
         "cov-subtitle",
         10.5,
         leading=16,
@@ -618,16 +612,16 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
         spaceAfter=3 * mm,
         textColor=colors.HexColor("#444444"),
     )
-    banner_style = _style(
+    banner_style = paragraph_style(
         "cov-banner", 10.5, leading=15, alignment=TA_CENTER, textColor=colors.HexColor(_RED)
     )
-    section_style = _style("cov-section", 13, leading=19, spaceBefore=5 * mm, spaceAfter=2 * mm)
-    head_style = _style("cov-th", 9, alignment=TA_CENTER)
-    cell_style = _style("cov-td", 8.5, alignment=TA_LEFT)
-    centre_style = _style("cov-td-c", 8.5, alignment=TA_CENTER)
-    number_style = _style("cov-td-n", 8.5, alignment=TA_RIGHT)
-    caption_style = _style("cov-caption", 10, alignment=TA_CENTER, spaceBefore=1.5 * mm)
-    note_style = _style("cov-note", 10, leading=16, alignment=TA_JUSTIFY)
+    section_style = paragraph_style("cov-section", 13, leading=19, spaceBefore=5 * mm, spaceAfter=2 * mm)
+    head_style = paragraph_style("cov-th", 9, alignment=TA_CENTER)
+    cell_style = paragraph_style("cov-td", 8.5, alignment=TA_LEFT)
+    centre_style = paragraph_style("cov-td-c", 8.5, alignment=TA_CENTER)
+    number_style = paragraph_style("cov-td-n", 8.5, alignment=TA_RIGHT)
+    caption_style = paragraph_style("cov-caption", 10, alignment=TA_CENTER, spaceBefore=1.5 * mm)
+    note_style = paragraph_style("cov-note", 10, leading=16, alignment=TA_JUSTIFY)
 
     numerals = iter("一二三四五六七八九")
 
@@ -641,11 +635,14 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
         return [w * mm for _h, w in columns]
 
     subtitle = "　".join(
-        _para_text(p)
+        paragraph_text(p)
         for p in (r.county_name, r.run_label, f"生成日期：{format_cn_date(r.generated_on)}")
         if p.strip()
     )
-    story: list[Flowable] = [Paragraph(_para_text(r.title), title_style), Paragraph(subtitle, subtitle_style)]
+    story: list[Flowable] = [
+        Paragraph(paragraph_text(r.title), title_style),
+        Paragraph(subtitle, subtitle_style),
+    ]
     if r.synthetic:
         banner = Table(
             [[Paragraph("【演示数据】本报告基于合成数据，不代表真实情况", banner_style)]],
@@ -658,7 +655,7 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
     story += section("分析参数")
     if r.parameters:
         rows = [header(_PARAMETER_COLUMNS)] + [
-            [Paragraph(_para_text(k), cell_style), Paragraph(_para_text(v), cell_style)]
+            [Paragraph(paragraph_text(k), cell_style), Paragraph(paragraph_text(v), cell_style)]
             for k, v in r.parameters
         ]
         story.append(Table(rows, colWidths=widths(_PARAMETER_COLUMNS), repeatRows=1, style=_grid_style()))
@@ -673,11 +670,11 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
             colour = {True: _GREEN, False: _RED, None: _GREY}[ind.meets]
             rows.append(
                 [
-                    Paragraph(_para_text(ind.label), cell_style),
-                    Paragraph(_para_text(format_value(ind.value, ind.unit)), number_style),
-                    Paragraph(_para_text(ind.norm_text or "—"), cell_style),
+                    Paragraph(paragraph_text(ind.label), cell_style),
+                    Paragraph(paragraph_text(format_value(ind.value, ind.unit)), number_style),
+                    Paragraph(paragraph_text(ind.norm_text or "—"), cell_style),
                     Paragraph(f"<font color='{colour}'>{meets_text(ind.meets)}</font>", centre_style),
-                    Paragraph(_para_text(ind.note), cell_style),
+                    Paragraph(paragraph_text(ind.note), cell_style),
                 ]
             )
         tints = [
@@ -697,7 +694,7 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
         story += section("覆盖分析图", keep_mm=drawing.height / mm + 15)
         figure: list[Flowable] = [drawing]
         if r.map.title.strip():
-            figure.append(Paragraph(_para_text(r.map.title), caption_style))
+            figure.append(Paragraph(paragraph_text(r.map.title), caption_style))
         story.append(KeepTogether(figure))
 
     # 四、分区覆盖情况
@@ -707,8 +704,8 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
         rows.append(
             [
                 Paragraph(str(i), centre_style),
-                Paragraph(_para_text(d.code), centre_style),
-                Paragraph(_para_text(d.name), cell_style),
+                Paragraph(paragraph_text(d.code), centre_style),
+                Paragraph(paragraph_text(d.name), cell_style),
                 Paragraph(_fmt_count(d.population), number_style),
                 Paragraph(_fmt_count(d.covered), number_style),
                 Paragraph(format_share(d.share), number_style),
@@ -748,9 +745,9 @@ def coverage_report_pdf(r: CoverageReport, *, compress: bool = True, invariant: 
     if notes:
         story += section("说明", keep_mm=20)
         for i, note in enumerate(notes, start=1):
-            story.append(Paragraph(f"{i}. {_para_text(note)}", note_style))
+            story.append(Paragraph(f"{i}. {paragraph_text(note)}", note_style))
     story.append(Spacer(1, 2 * mm))
-    return _build_pdf(
+    return build_pdf(
         story,
         title=r.title,
         author=r.county_name,

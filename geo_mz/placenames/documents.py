@@ -10,8 +10,8 @@ Conventions:
 * Coordinates (``NameEntry.lon`` / ``NameEntry.lat``) are **CGCS2000 longitude / latitude in
   decimal degrees (EPSG:4490)**, x = longitude first.
 * Lengths and widths (``length_m`` / ``width_m``) are in **metres**.
-* Chinese text in PDFs uses reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1, no font
-  file is embedded; every PDF viewer supplies a matching Song/Ming face).
+* Chinese text in PDFs uses the embedded CJK TrueType font of :mod:`geo_mz.core.pdf` (a subset
+  of WenQuanYi Micro Hei), so every viewer renders and extracts it without CJK support of its own.
 * PDFs are reproducible byte for byte with ``invariant=True`` (fixed creation date and document id).
 """
 
@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, Final
 from xml.sax.saxutils import escape as _xml_escape
 
@@ -32,22 +31,19 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
+
+from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
 
 __all__ = [
     "CRS_NOTE",
@@ -63,9 +59,7 @@ __all__ = [
     "national_row",
 ]
 
-FONT_NAME: Final = "STSong-Light"
 CRS_NOTE: Final = "经纬度：CGCS2000 (EPSG:4490)"
-_PRODUCER: Final = "geo-mz"
 
 
 # --------------------------------------------------------------------------- data
@@ -137,93 +131,8 @@ def _fmt_metres(v: float | None) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _para_text(text: str) -> str:
-    """Escape text for a reportlab Paragraph (mini-XML) and keep explicit line breaks."""
-    return _xml_escape(text.strip()).replace("\r\n", "\n").replace("\n", "<br/>")
-
-
 def _approval_text(e: NameEntry) -> str:
     return "，".join(p for p in (e.approving_body, e.decision_number, format_cn_date(e.approved_on)) if p)
-
-
-# --------------------------------------------------------------------------- PDF plumbing
-
-
-@lru_cache(maxsize=1)
-def _register_font() -> str:
-    """Register reportlab's built-in CID font once (no font file needed)."""
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT_NAME))
-    return FONT_NAME
-
-
-def _style(name: str, size: float, *, leading: float | None = None, **kw: Any) -> ParagraphStyle:
-    kw.setdefault("wordWrap", "CJK")  # Chinese has no spaces: allow breaks between any characters
-    return ParagraphStyle(name, fontName=FONT_NAME, fontSize=size, leading=leading or size * 1.35, **kw)
-
-
-def _numbered_canvas_class(font: str, footer_size: float = 9) -> type[Canvas]:
-    """A canvas that defers page output so every page can show "第 N 页 共 M 页"."""
-
-    class _NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._saved_pages)
-            for state in self._saved_pages:
-                self.__dict__.update(state)
-                self._draw_footer(total)
-                super().showPage()
-            super().save()
-
-        def _draw_footer(self, total: int) -> None:
-            width, _height = self._pagesize
-            self.saveState()
-            self.setFont(font, footer_size)
-            self.drawCentredString(width / 2, 10 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
-            self.restoreState()
-
-    return _NumberedCanvas
-
-
-def _build_pdf(
-    story: list[Flowable],
-    *,
-    title: str,
-    author: str = "",
-    subject: str = "",
-    compress: bool,
-    invariant: bool,
-    margins_mm: tuple[float, float, float, float] = (20, 18, 18, 20),  # top, right, bottom(+footer), left
-) -> bytes:
-    font = _register_font()
-    buf = io.BytesIO()
-    top, right, bottom, left = margins_mm
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        topMargin=top * mm,
-        rightMargin=right * mm,
-        bottomMargin=bottom * mm,
-        leftMargin=left * mm,
-        title=title,
-        author=author,
-        subject=subject,
-        creator=_PRODUCER,
-        producer=_PRODUCER,
-        lang="zh-CN",
-        pageCompression=1 if compress else 0,
-        invariant=1 if invariant else 0,
-        initialFontName=font,
-    )
-    doc.build(story, canvasmaker=_numbered_canvas_class(font))
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- announcement PDF
@@ -254,23 +163,23 @@ def announcement_pdf(a: Announcement, *, compress: bool = True, invariant: bool 
     ``compress=False`` writes uncompressed page streams (handy for inspection); ``invariant=True``
     makes the output byte-for-byte reproducible.
     """
-    _register_font()
-    title_style = _style("ann-title", 18, leading=26, alignment=TA_CENTER, spaceAfter=4 * mm)
-    number_style = _style("ann-number", 11, alignment=TA_CENTER, spaceAfter=5 * mm)
-    body_style = _style(
+    register_cjk_font()
+    title_style = paragraph_style("ann-title", 18, leading=26, alignment=TA_CENTER, spaceAfter=4 * mm)
+    number_style = paragraph_style("ann-number", 11, alignment=TA_CENTER, spaceAfter=5 * mm)
+    body_style = paragraph_style(
         "ann-body", 12, leading=20, alignment=TA_JUSTIFY, firstLineIndent=24, spaceAfter=2 * mm
     )
-    sign_style = _style("ann-sign", 12, leading=20, alignment=TA_RIGHT, rightIndent=6 * mm)
-    head_style = _style("ann-th", 9, alignment=TA_CENTER)
-    cell_style = _style("ann-td", 8.5, alignment=TA_LEFT)
-    centre_cell_style = _style("ann-td-c", 8.5, alignment=TA_CENTER)
-    latin_cell_style = _style("ann-td-latin", 8.5, alignment=TA_LEFT, wordWrap=None)
+    sign_style = paragraph_style("ann-sign", 12, leading=20, alignment=TA_RIGHT, rightIndent=6 * mm)
+    head_style = paragraph_style("ann-th", 9, alignment=TA_CENTER)
+    cell_style = paragraph_style("ann-td", 8.5, alignment=TA_LEFT)
+    centre_cell_style = paragraph_style("ann-td-c", 8.5, alignment=TA_CENTER)
+    latin_cell_style = paragraph_style("ann-td-latin", 8.5, alignment=TA_LEFT, wordWrap=None)
 
-    story: list[Flowable] = [Paragraph(_para_text(a.title), title_style)]
+    story: list[Flowable] = [Paragraph(paragraph_text(a.title), title_style)]
     if a.number.strip():
-        story.append(Paragraph(_para_text(a.number), number_style))
+        story.append(Paragraph(paragraph_text(a.number), number_style))
     for para in (p for p in re.split(r"\n\s*\n|\n", a.body) if p.strip()):
-        story.append(Paragraph(_para_text(para), body_style))
+        story.append(Paragraph(paragraph_text(para), body_style))
     story.append(Spacer(1, 3 * mm))
 
     rows: list[list[Flowable]] = [[Paragraph(h, head_style) for h, _w in _ANNOUNCEMENT_COLUMNS]]
@@ -278,13 +187,13 @@ def announcement_pdf(a: Announcement, *, compress: bool = True, invariant: bool 
         rows.append(
             [
                 Paragraph(str(i), centre_cell_style),
-                Paragraph(_para_text(e.name), cell_style),
-                Paragraph(_para_text(e.romanization), latin_cell_style),
-                Paragraph(_para_text(e.division_name), cell_style),
-                Paragraph(_para_text(e.location), cell_style),
-                Paragraph(_para_text(e.approving_body), cell_style),
-                Paragraph(_para_text(format_cn_date(e.approved_on)), centre_cell_style),
-                Paragraph(_para_text(e.decision_number), cell_style),
+                Paragraph(paragraph_text(e.name), cell_style),
+                Paragraph(paragraph_text(e.romanization), latin_cell_style),
+                Paragraph(paragraph_text(e.division_name), cell_style),
+                Paragraph(paragraph_text(e.location), cell_style),
+                Paragraph(paragraph_text(e.approving_body), cell_style),
+                Paragraph(paragraph_text(format_cn_date(e.approved_on)), centre_cell_style),
+                Paragraph(paragraph_text(e.decision_number), cell_style),
             ]
         )
     table = Table(
@@ -311,12 +220,12 @@ def announcement_pdf(a: Announcement, *, compress: bool = True, invariant: bool 
     story.append(
         KeepTogether(
             [
-                Paragraph(_para_text(a.issuer), sign_style),
-                Paragraph(_para_text(format_cn_date(a.issued_on)), sign_style),
+                Paragraph(paragraph_text(a.issuer), sign_style),
+                Paragraph(paragraph_text(format_cn_date(a.issued_on)), sign_style),
             ]
         )
     )
-    return _build_pdf(
+    return build_pdf(
         story,
         title=a.title,
         author=a.issuer,
@@ -360,44 +269,42 @@ def gazetteer_pdf(
     含义, 历史沿革, 曾用名 and 批准 (body, number, date) -- empty fields are left out.
     Every page carries "第 N 页 共 M 页". See :func:`announcement_pdf` for ``compress`` / ``invariant``.
     """
-    _register_font()
-    title_style = _style("gz-title", 22, leading=30, alignment=TA_CENTER, spaceAfter=3 * mm)
-    subtitle_style = _style("gz-subtitle", 12, leading=18, alignment=TA_CENTER, spaceAfter=2 * mm)
-    count_style = _style(
+    register_cjk_font()
+    title_style = paragraph_style("gz-title", 22, leading=30, alignment=TA_CENTER, spaceAfter=3 * mm)
+    subtitle_style = paragraph_style("gz-subtitle", 12, leading=18, alignment=TA_CENTER, spaceAfter=2 * mm)
+    count_style = paragraph_style(
         "gz-count", 10, alignment=TA_CENTER, spaceAfter=6 * mm, textColor=colors.HexColor("#555555")
     )
-    kind_style = _style(
+    kind_style = paragraph_style(
         "gz-kind", 16, leading=22, spaceBefore=5 * mm, spaceAfter=2 * mm, textColor=colors.HexColor("#8B0000")
     )
-    division_style = _style("gz-division", 12.5, leading=18, spaceBefore=3 * mm, spaceAfter=1.5 * mm)
-    name_style = _style("gz-name", 13.5, leading=19, spaceBefore=2.5 * mm)
-    field_style = _style("gz-field", 9.5, leading=14, leftIndent=6 * mm, alignment=TA_JUSTIFY)
+    division_style = paragraph_style("gz-division", 12.5, leading=18, spaceBefore=3 * mm, spaceAfter=1.5 * mm)
+    name_style = paragraph_style("gz-name", 13.5, leading=19, spaceBefore=2.5 * mm)
+    field_style = paragraph_style("gz-field", 9.5, leading=14, leftIndent=6 * mm, alignment=TA_JUSTIFY)
 
-    story: list[Flowable] = [Paragraph(_para_text(title), title_style)]
+    story: list[Flowable] = [Paragraph(paragraph_text(title), title_style)]
     if subtitle.strip():
-        story.append(Paragraph(_para_text(subtitle), subtitle_style))
+        story.append(Paragraph(paragraph_text(subtitle), subtitle_style))
     story.append(
         Paragraph(f"共收录地名 {len(entries)} 条　{_xml_escape(CRS_NOTE)}　长度单位：米", count_style)
     )
 
     for kind, divisions in _group_entries(entries):
         story.append(CondPageBreak(40 * mm))
-        story.append(Paragraph(_para_text(kind or "其他"), kind_style))
+        story.append(Paragraph(paragraph_text(kind or "其他"), kind_style))
         for code, division_name, items in divisions:
             story.append(CondPageBreak(30 * mm))
             label = f"{division_name}（{code}）" if code else division_name
-            story.append(Paragraph(_para_text(label or "未注明行政区"), division_style))
+            story.append(Paragraph(paragraph_text(label or "未注明行政区"), division_style))
             for e in items:
                 story.append(KeepTogether(_gazetteer_block(e, name_style, field_style)))
-    return _build_pdf(story, title=title, subject=subtitle, compress=compress, invariant=invariant)
+    return build_pdf(story, title=title, subject=subtitle, compress=compress, invariant=invariant)
 
 
 def _gazetteer_block(e: NameEntry, name_style: ParagraphStyle, field_style: ParagraphStyle) -> list[Flowable]:
-    heading = f"<font size='{name_style.fontSize + 0.5}'>{_para_text(e.name)}</font>"
+    heading = f"<font size='{name_style.fontSize + 0.5}'>{paragraph_text(e.name)}</font>"
     if e.romanization.strip():
-        heading += (
-            f"　<font size='{field_style.fontSize + 0.5}' color='#444444'>{_para_text(e.romanization)}</font>"
-        )
+        heading += f"　<font size='{field_style.fontSize + 0.5}' color='#444444'>{paragraph_text(e.romanization)}</font>"
     block: list[Flowable] = [Paragraph(heading, name_style)]
 
     scale = "，".join(
@@ -426,7 +333,7 @@ def _gazetteer_block(e: NameEntry, name_style: ParagraphStyle, field_style: Para
     )
     for label, value in fields:
         if value and value.strip():
-            block.append(Paragraph(f"{label}：{_para_text(value)}", field_style))
+            block.append(Paragraph(f"{label}：{paragraph_text(value)}", field_style))
     return block
 
 
@@ -502,7 +409,7 @@ def gazetteer_xlsx(entries: Sequence[NameEntry], *, title: str = "标准地名�
     ws = wb.active
     ws.title = _XLSX_SHEET
     wb.properties.title = title
-    wb.properties.creator = _PRODUCER
+    wb.properties.creator = PDF_PRODUCER
 
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDE4EE")
@@ -563,7 +470,7 @@ def gazetteer_xlsx(entries: Sequence[NameEntry], *, title: str = "标准地名�
         ("经纬度格式", "十进制度，保留 6 位小数"),
         ("长度、宽度单位", "米"),
         ("批准日期", "Excel 日期（yyyy-mm-dd）"),
-        ("生成程序", _PRODUCER),
+        ("生成程序", PDF_PRODUCER),
     ]
     for r in rows:
         notes.append(list(r))

@@ -37,6 +37,7 @@ from geo_mz.addresses.documents import (
     certificate_pdf,
     certificates_register_xlsx,
 )
+from tests.pure.pdf_text import assert_cjk_font_embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,7 +164,7 @@ def test_given_certificate_when_rendered_then_one_a5_landscape_page() -> None:
 
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert b"/BaseFont /STSong-Light" in pdf
+    assert_cjk_font_embedded(pdf)
     assert _page_count(pdf) == 1
     info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert re.search(r"Page size:\s+595\.276 x 419\.528 pts", info)  # A5 landscape

@@ -33,6 +33,7 @@ from geo_mz.boundaries.documents import (
     marker_table_xlsx,
     summary_counts,
 )
+from tests.pure.pdf_text import assert_cjk_font_embedded
 
 DEFINITIONS = (
     ("完好", "界桩完整、稳固，注记清晰，位置与登记一致"),
@@ -186,7 +187,7 @@ def test_given_report_when_rendered_then_header_parties_findings_and_legend_in_t
     flat = _flat(pdf)
 
     assert pdf.startswith(b"%PDF-")
-    assert b"/BaseFont /STSong-Light" in pdf
+    assert_cjk_font_embedded(pdf)
     for value in (
         "嘉鱼赤壁线联合检查报告",
         "2023年度定期联检",

@@ -1,8 +1,8 @@
 """Tests for geo_mz.placenames.documents (pure: no Django, no database).
 
-PDF text is checked two ways: a small extractor that reads the (uncompressed, ``compress=False``)
-content streams -- reportlab writes STSong-Light text as UTF-16BE literal strings -- which always
-runs, and ``pdftotext`` (poppler-utils) on the default compressed output when it is installed.
+PDF text is checked two ways: :func:`tests.pure.pdf_text.pdf_strings` reads the (uncompressed,
+``compress=False``) content streams through the embedded font's ToUnicode maps, one string per
+drawn line, and ``pdftotext`` (poppler-utils) reads the default compressed output.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from geo_mz.placenames.documents import (
     gazetteer_xlsx,
     national_csv,
 )
+from tests.pure.pdf_text import assert_cjk_font_embedded, pdf_strings
 
 # --------------------------------------------------------------------------- fixtures / helpers
 
@@ -90,35 +91,9 @@ def _page_count(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 
 
-_LITERAL_TJ = re.compile(rb"\(((?:[^\\()]|\\.)*)\)\s*Tj")
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _unescape_pdf_literal(raw: bytes) -> bytes:
-    out = bytearray()
-    i = 0
-    while i < len(raw):
-        c = raw[i : i + 1]
-        if c != b"\\":
-            out += c
-            i += 1
-            continue
-        octal = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4])
-        if octal:
-            out.append(int(octal.group(), 8) & 0xFF)
-            i += 1 + len(octal.group())
-        else:
-            nxt = raw[i + 1 : i + 2]
-            out += _ESCAPES.get(nxt, nxt)
-            i += 2
-    return bytes(out)
-
-
 def _pdf_strings(pdf: bytes) -> list[str]:
-    """Text-show strings of an uncompressed reportlab PDF whose text is all STSong-Light (UTF-16BE)."""
-    assert b"/FlateDecode" not in pdf, "render with compress=False"
-    strings = (_unescape_pdf_literal(m.group(1)).decode("utf-16-be") for m in _LITERAL_TJ.finditer(pdf))
-    return [s for s in strings if s.strip()]  # drop empty <br/> lines and spacing-only runs
+    """Drawn strings of an uncompressed PDF (see :func:`tests.pure.pdf_text.pdf_strings`)."""
+    return pdf_strings(pdf)
 
 
 def _pdftotext(pdf: bytes) -> str:
@@ -140,13 +115,13 @@ def test_given_dates_when_formatted_cn_then_no_zero_padding_and_empty_for_none()
 # --------------------------------------------------------------------------- announcement PDF
 
 
-def test_given_one_entry_when_announcement_pdf_then_single_a4_page_with_cid_font() -> None:
+def test_given_one_entry_when_announcement_pdf_then_single_a4_page_with_embedded_cjk_font() -> None:
     pdf = announcement_pdf(_announcement(1))
 
     assert pdf.startswith(b"%PDF-")
     assert pdf.rstrip().endswith(b"%%EOF")
-    assert b"/BaseFont /STSong-Light" in pdf
-    assert b"/Encoding /UniGB-UCS2-H" in pdf
+    assert b"STSong-Light" not in pdf  # a referenced CID font renders empty without Adobe-GB1 CMaps
+    assert_cjk_font_embedded(pdf)
     assert re.search(rb"/MediaBox \[ 0 0 595\.27\d+ 841\.88\d+ \]", pdf)
     assert _page_count(pdf) == 1
 
