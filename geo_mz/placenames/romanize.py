@@ -78,6 +78,8 @@ from typing import Final
 
 from pypinyin import Style, lazy_pinyin
 
+from geo_mz.core.limits import MAX_NAME_CHARS, MAX_READING_CHARS, ensure_length
+
 __all__ = [
     "CHAR_READINGS",
     "DEFAULT_GENERICS",
@@ -208,7 +210,7 @@ def _clean(name: str, what_zh: str = "地名", what_en: str = "place name") -> s
     """Strip outer whitespace; reject non-strings, empty names and non-Chinese characters."""
     if not isinstance(name, str):
         raise TypeError(f"{what_en} must be a str, not {type(name).__name__}")
-    text = name.strip()
+    text = ensure_length(name.strip(), MAX_NAME_CHARS, "name")  # guard before any per-character work
     if not text:
         raise ValueError(f"{what_zh}为空 / {what_en} is empty")
     _check_han(text, what_zh, what_en)
@@ -410,6 +412,8 @@ def readings(text: str, override: str | None = None) -> list[str]:
     reading of that character and ``r`` marks 儿化 on a 儿.
     """
     clean = _clean(text, "文本", "text")
+    if override is not None:
+        ensure_length(override, MAX_READING_CHARS, "reading")
     if override is None:
         return list(_standard_readings(clean))
     return _parse_override(override, clean)

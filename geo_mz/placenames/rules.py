@@ -60,6 +60,8 @@ from pypinyin.converter import DefaultConverter
 from pypinyin.seg.mmseg import p_set as _PHRASE_PREFIXES
 from pypinyin.seg.simpleseg import seg as _pypinyin_seg
 
+from geo_mz.core.limits import MAX_NAME_CHARS, MAX_READING_CHARS, ensure_length
+
 __all__ = [
     "DEFAULT_SEVERITIES",
     "PACK_DIR",
@@ -907,7 +909,9 @@ def search_keys(
     the 专名/whole name per heteronym variant, ``dc:`` name with one character deleted, ``dp:``
     专名 pinyin with one letter deleted, and ``q:`` dialect-merged 专名 pinyin when ``dialect`` is
     given (store those only if the pack enables a dialect table).  Deterministic order."""
-    keys = _keys_of(_info(name.strip(), specific.strip(), reading), dialect)
+    ensure_length(reading or "", MAX_READING_CHARS, "reading")
+    name = ensure_length(name.strip(), MAX_NAME_CHARS, "name")
+    keys = _keys_of(_info(name, specific.strip(), reading), dialect)
     return sorted(keys, key=lambda k: (_KEY_ORDER[k.split(":", 1)[0]], k))
 
 
@@ -924,7 +928,9 @@ class _Analysed:
 
 
 def _analyse(proposal: Proposal, pack: RulePack) -> _Analysed:
-    name = proposal.name.strip()
+    # Guard (issue 14): homophone keys grow with the square of the reading's length.
+    name = ensure_length(proposal.name.strip(), MAX_NAME_CHARS, "name")
+    ensure_length(proposal.reading or "", MAX_READING_CHARS, "reading")
     auto_s, auto_g = split_name(name, pack)
     specific, generic = auto_s, auto_g
     mismatch = False
@@ -1476,7 +1482,9 @@ def check(
     ``existing``: a :class:`NameIndex` (fast) or any iterable of names compared one by one (e.g.
     candidates prefiltered by a database with :func:`candidate_keys`; include the renamed name).
     ``division_names``: optional code → name map for messages (full code, 9-, 6-digit prefixes).
-    Deterministic; the index and the plain iterable give identical results.
+    Deterministic; the index and the plain iterable give identical results. A name longer than
+    ``MAX_NAME_CHARS`` (or a reading longer than ``MAX_READING_CHARS``) raises
+    :class:`~geo_mz.core.limits.InputTooLong` before any pinyin work.
     """
     c = _Checker(proposal, pack, division_names)
     if not proposal.name.strip():

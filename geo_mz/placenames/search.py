@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from geo_mz.core.limits import MAX_NAME_CHARS, ensure_length
 from geo_mz.placenames import rules
 
 MAX_INITIALS_TOKEN = 6
@@ -61,7 +62,9 @@ def name_tokens(name: str, specific: str, initials: str) -> list[str]:
 
 
 def plan(query: str) -> SearchPlan:
-    q = normalize_query(query)
+    """What to ask the database for ``query``; :class:`InputTooLong` past ``MAX_NAME_CHARS``
+    (a guard: the pinyin of a long query is expanded per heteronym)."""
+    q = normalize_query(ensure_length(query, MAX_NAME_CHARS, "q"))
     if not q:
         return SearchPlan(query=q, mode="empty")
     if _HAN.match(q):
