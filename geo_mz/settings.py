@@ -36,6 +36,13 @@ GEO_MZ_JOBS_MODE        background jobs (exports, bulk imports): thread (default
 GEO_MZ_JOBS_KEEP_DAYS   finished jobs and their files are purged after this many days (default 7)
 GEO_MZ_DASK_SCHEDULER   a dask.distributed scheduler (tcp://host:8786) for partitioned coverage runs;
                         empty (default) = in-process
+GEO_MZ_UPLOAD_MAX_MB    largest photo or document upload (default 20; larger: 413)
+GEO_MZ_IMPORT_MAX_MB    largest data-import upload (default 200; larger: 413)
+GEO_MZ_IMPORT_BACKGROUND_MB  facility, division and address imports larger than this run as background
+                        jobs (202 + the job; default 20)
+GEO_MZ_ZIP_MAX_MB, GEO_MZ_ZIP_MAX_ENTRIES, GEO_MZ_ZIP_MAX_RATIO  archive bounds checked before any
+                        extraction: inflated total (default 2048), entries (10000), per-entry ratio (200)
+GEO_MZ_IMAGE_MAX_PIXELS images above this many pixels are refused before decoding (default 50000000)
 """
 
 from __future__ import annotations
@@ -78,7 +85,7 @@ GEO_MZ_SRID = storage_srid()
 GEO_MZ_COUNTY_CODE = os.environ.get("GEO_MZ_COUNTY_CODE", "421281")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "geo_mz.core.admin_site.GeoMzAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,6 +119,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL bytes in path, query or text body: 400 before any view (PostgreSQL text cannot hold them)
+    "geo_mz.api.nul_bytes.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -242,9 +251,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("GEO_MZ_MEDIA_ROOT", BASE_DIR / "media"))
+# Production static files: hashed names from a manifest, pre-compressed, served by whitenoise.
+# The set-up collects with this storage even when DEBUG is on (geo_mz.core.staticfiles), so a
+# later start with DJANGO_DEBUG=0 finds every manifest entry.
+GEO_MZ_STATIC_MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": GEO_MZ_STATIC_MANIFEST_STORAGE,
 }
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -316,6 +329,14 @@ GEO_MZ_JOBS_MODE = os.environ.get("GEO_MZ_JOBS_MODE", "thread").strip().lower()
 if GEO_MZ_JOBS_MODE not in {"thread", "worker"}:
     raise RuntimeError(f"GEO_MZ_JOBS_MODE must be thread or worker, not {GEO_MZ_JOBS_MODE!r}")
 GEO_MZ_JOBS_KEEP_DAYS = int(os.environ.get("GEO_MZ_JOBS_KEEP_DAYS", "7"))
+# Uploads (core/uploads.py, core/upload_files.py): sizes in MB, checked before a file is read.
+GEO_MZ_UPLOAD_MAX_MB = float(os.environ.get("GEO_MZ_UPLOAD_MAX_MB", "20"))
+GEO_MZ_IMPORT_MAX_MB = float(os.environ.get("GEO_MZ_IMPORT_MAX_MB", "200"))
+GEO_MZ_IMPORT_BACKGROUND_MB = float(os.environ.get("GEO_MZ_IMPORT_BACKGROUND_MB", "20"))
+GEO_MZ_ZIP_MAX_MB = float(os.environ.get("GEO_MZ_ZIP_MAX_MB", "2048"))
+GEO_MZ_ZIP_MAX_ENTRIES = int(os.environ.get("GEO_MZ_ZIP_MAX_ENTRIES", "10000"))
+GEO_MZ_ZIP_MAX_RATIO = float(os.environ.get("GEO_MZ_ZIP_MAX_RATIO", "200"))
+GEO_MZ_IMAGE_MAX_PIXELS = int(os.environ.get("GEO_MZ_IMAGE_MAX_PIXELS", "50000000"))
 # A running job stamps a heartbeat every GEO_MZ_JOBS_HEARTBEAT_S; with none for GEO_MZ_JOBS_STALE_S its
 # process is taken as dead and the job is marked failed (interrupted), ready for a retry.
 GEO_MZ_JOBS_HEARTBEAT_S = float(os.environ.get("GEO_MZ_JOBS_HEARTBEAT_S", "10"))

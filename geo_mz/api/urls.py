@@ -1,9 +1,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import addresses, boundaries, coverage, exports, placenames
+from geo_mz.api import addresses, auth, boundaries, coverage, exports, imports, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
@@ -41,6 +40,7 @@ urlpatterns = [
     path("addresses/villages/<str:code>/number/", addresses.village_number, name="address-village-number"),
     path("addresses/import/", addresses.addresses_import, name="address-import"),
     path("address-imports/<int:pk>/", addresses.address_import_job, name="address-import-job"),
+    path("import-jobs/<int:pk>/", imports.import_job, name="import-job"),
     path(
         "addresses/import/template.csv", addresses.addresses_import_template, name="address-import-template"
     ),
@@ -59,7 +59,7 @@ urlpatterns = [
     path("exports/<int:pk>/download/", exports.export_download, name="export-download"),
     path("exports/<str:collection>.geojson", exports.export_geojson, name="export-geojson"),
     path("", include(router.urls)),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", auth.TokenObtainView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
