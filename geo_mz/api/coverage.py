@@ -4,12 +4,12 @@ coverage report. Thin: everything goes through facilities.services and coverage.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -17,8 +17,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from geo_mz.api import imports, params
 from geo_mz.api.placenames import _lonlat
-from geo_mz.core import crs
+from geo_mz.core import crs, import_jobs
+from geo_mz.core.csp_policy import nonce_tags
+from geo_mz.core.permissions import require_role
+from geo_mz.core.upload_files import saved_upload
 from geo_mz.coverage import reports
 from geo_mz.coverage import services as coverage
 from geo_mz.coverage.models import ChangeAction, CoverageRun, Scenario
@@ -127,17 +131,20 @@ class FacilityWriteSerializer(serializers.Serializer):
 
 
 class FacilityViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(
         parameters=[
             OpenApiParameter("type", str),
             OpenApiParameter("status", str),
-            OpenApiParameter("within", str),
+            params.division_code_param("within"),
         ]
     )
     def list(self, request):
-        qs = coverage.facilities_within(request.query_params.get("within") or settings.GEO_MZ_COUNTY_CODE)
+        qs = coverage.facilities_within(
+            params.query_division_code(request, "within", settings.GEO_MZ_COUNTY_CODE)
+        )
         if request.query_params.get("type"):
             qs = qs.filter(type__code__in=request.query_params["type"].split(","))
         if request.query_params.get("status"):
@@ -184,23 +191,37 @@ class ImportSerializer(serializers.Serializer):
     file = serializers.FileField()
     dry_run = serializers.BooleanField(default=True)
     coordinate_system = serializers.ChoiceField(choices=sorted(crs.COORDINATE_SYSTEMS), default="wgs84")
+    background = serializers.BooleanField(
+        default=False,
+        help_text="后台任务导入（大于 GEO_MZ_IMPORT_BACKGROUND_MB 的文件总是后台导入）；202 + 任务，进度见 "
+        "/api/import-jobs/<id>/ / run as a background job (always for large files): 202 with the job",
+    )
 
 
-@extend_schema(request=ImportSerializer)
+@extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: dict, 202: dict})
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
 def facilities_import(request):
+    """Import facilities: dry run by default, all or nothing. A large file (or `background`) is
+    queued as a job: 202 with the job, whose result is the same report."""
+    require_role(request.user, facilities.APP)  # before the upload is read
     data = ImportSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
     upload = v["file"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{Path(upload.name).suffix.lower()}"
-        path.write_bytes(upload.read())
+    if import_jobs.runs_in_background(upload, v["background"]):
+        job = import_jobs.import_job_submit(
+            "facilities",
+            upload,
+            {"dry_run": v["dry_run"], "coordinate_system": v["coordinate_system"]},
+            user=request.user,
+        )
+        return Response(imports.job_accepted(job, request), status=status.HTTP_202_ACCEPTED)
+    with saved_upload(upload) as path:
         report = facilities.facilities_import(
             path, dry_run=v["dry_run"], coordinate_system=v["coordinate_system"], user=request.user
         )
-    report.source = upload.name
+    report.source = Path(upload.name or "").name
     return Response(report.as_dict(), status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)
 
 
@@ -268,6 +289,7 @@ def _scenario(pk) -> Scenario | None:
 
 
 class CoverageRunViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     def list(self, request):
@@ -322,37 +344,43 @@ class CoverageRunViewSet(viewsets.ViewSet):
         """The folium analysis map: `?standalone=1` embeds every asset (opens offline from disk)."""
         run = get_object_or_404(CoverageRun, pk=pk)
         standalone = request.query_params.get("standalone") == "1"
-        response = HttpResponse(
-            reports.run_map_html(run, standalone=standalone), content_type="text/html; charset=utf-8"
-        )
+        page = reports.run_map_html(run, standalone=standalone)
+        if not standalone:  # shown in the browser: folium's inline blocks get this response's CSP nonce
+            page = nonce_tags(page, str(request.csp_nonce))
+        response = HttpResponse(page, content_type="text/html; charset=utf-8")
         if standalone:
             response["Content-Disposition"] = f'attachment; filename="coverage-map-{run.pk}.html"'
         return response
 
 
-@extend_schema(parameters=[OpenApiParameter("type", str), OpenApiParameter("lon", float), OpenApiParameter("lat", float),
-                           OpenApiParameter("radius_m", float), OpenApiParameter("group", str)])  # fmt: skip
+@extend_schema(
+    parameters=[
+        OpenApiParameter("type", str),
+        params.float_param("lon", minimum=-180, maximum=180, required=True),
+        params.float_param("lat", minimum=-90, maximum=90, required=True),
+        params.float_param("radius_m", minimum=0, maximum=coverage.MAX_RADIUS_M, description="metres"),
+        OpenApiParameter("group", str),
+    ]
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def what_if(request):
     p = request.query_params
-    try:
-        lon, lat = float(p["lon"]), float(p["lat"])
-    except (KeyError, ValueError) as exc:
-        raise serializers.ValidationError(
-            {"point": ["请给出 lon 和 lat / lon and lat are required"]}
-        ) from exc
-    radius = float(p["radius_m"]) if p.get("radius_m") else None
+    lon = params.query_float(request, "lon", min_value=-180, max_value=180)
+    lat = params.query_float(request, "lat", min_value=-90, max_value=90)
+    if lon is None or lat is None:
+        raise params.invalid("lon" if lon is None else "lat", _("请给出经度 lon 和纬度 lat"))
+    radius = params.query_float(request, "radius_m", min_value=0, max_value=coverage.MAX_RADIUS_M)
     return Response(
         coverage.what_if(p.get("type", "day_care"), lon, lat, group=p.get("group") or None, radius_m=radius)
     )
 
 
-@extend_schema(parameters=[OpenApiParameter("within", str)])
+@extend_schema(parameters=[params.division_code_param("within")])
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def indicators(request):
-    data = coverage.indicators(request.query_params.get("within"))
+    data = coverage.indicators(params.query_division_code(request, "within"))
     data["indicators"] = [vars(i) for i in data["indicators"]]
     return Response(data)
 
@@ -382,6 +410,7 @@ class CompareSerializer(serializers.Serializer):
 
 
 class ScenarioViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 

@@ -430,6 +430,7 @@ class _Legend(MacroElement):
           legend.onAdd = function () {
             var div = L.DomUtil.create("div", "geo-mz-legend");
             div.innerHTML = {{ this.legend_html|tojson }};
+            div.querySelectorAll("[data-style]").forEach(function (el) { el.style.cssText = el.dataset.style; });
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             return div;
@@ -461,7 +462,10 @@ class _LegendBuilder:
 
     def swatch(self, colour: str, label: str, *, css: str = "", cls: str = "") -> None:
         klass = f' class="{cls}"' if cls else ""
-        self.parts.append(f'<div><i{klass} style="background:{colour};{css}"></i>{_esc(label)}</div>')
+        # data-style, applied through the CSSOM by the legend script: a style="" attribute set via
+        # innerHTML is blocked by the app's Content-Security-Policy (no 'unsafe-inline' for styles)
+        style = _esc(f"background:{colour};{css}")
+        self.parts.append(f'<div><i{klass} data-style="{style}"></i>{_esc(label)}</div>')
 
     def note(self, text: str) -> None:
         self.parts.append(f"<div><small>{_esc(text)}</small></div>")

@@ -4,7 +4,6 @@ and the indicator dashboard. Thin over facilities.services / coverage.services."
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -13,8 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
-from geo_mz.core import crs
+from geo_mz.core import crs, import_jobs
+from geo_mz.core.csp_policy import nonce_tags
+from geo_mz.core.permissions import require_role
+from geo_mz.core.upload_files import saved_upload
 from geo_mz.coverage import reports
 from geo_mz.coverage import services as coverage
 from geo_mz.coverage.models import ChangeAction, CoverageRun
@@ -24,6 +27,33 @@ from geo_mz.facilities.models import DemandGroup, FacilityStatus, FacilityType
 from geo_mz.web.placename_views import _error_text, _map_config
 
 ERRORS = (ValidationError, PermissionDenied, ValueError)
+
+
+def _facilities_import(request):
+    """The import form: role first (before the upload is read), then a report, or for a large file
+    a background job (core.import_jobs) announced in a message."""
+    upload = request.FILES["file"]
+    options = {
+        "dry_run": not request.POST.get("commit"),
+        "coordinate_system": request.POST.get("coordinate_system", "wgs84"),
+    }
+    try:
+        require_role(request.user, facilities.APP)
+        if import_jobs.runs_in_background(upload):
+            job = import_jobs.import_job_submit("facilities", upload, options, user=request.user)
+            messages.info(
+                request,
+                _("文件较大，已转为后台导入任务 #%(id)s，进度与报告见 %(url)s")
+                % {"id": job.pk, "url": f"/api/import-jobs/{job.pk}/"},
+            )
+            return None
+        with saved_upload(upload) as path:
+            report = facilities.facilities_import(path, user=request.user, **options)
+    except ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return None
+    report.source = Path(upload.name or "").name
+    return report
 
 
 @login_required
@@ -52,17 +82,7 @@ def facility_registry(request):
         except (*ERRORS, KeyError, crs.CoordinateError) as exc:
             messages.error(request, _error_text(exc))
     if request.method == "POST" and request.FILES.get("file"):
-        upload = request.FILES["file"]
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{Path(upload.name).suffix.lower()}"
-            path.write_bytes(upload.read())
-            report = facilities.facilities_import(
-                path,
-                dry_run=not request.POST.get("commit"),
-                coordinate_system=request.POST.get("coordinate_system", "wgs84"),
-                user=request.user,
-            )
-        report.source = upload.name
+        report = _facilities_import(request)
     qs = coverage.facilities_within(request.GET.get("within") or _map_config()["countyCode"]).order_by(
         "type__sort_order", "code"
     )
@@ -160,7 +180,9 @@ def run_detail(request, pk: int):
 @login_required
 def run_map(request, pk: int):
     run = get_object_or_404(CoverageRun, pk=pk)
-    return HttpResponse(reports.run_map_html(run, standalone=False))
+    # folium writes its map as inline <script>/<style> blocks (data JSON-escaped): they carry this
+    # response's CSP nonce, so the strict policy stays in force for the page
+    return HttpResponse(nonce_tags(reports.run_map_html(run, standalone=False), str(request.csp_nonce)))
 
 
 @login_required

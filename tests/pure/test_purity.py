@@ -11,10 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = [
     "geo_mz.core.crs",
+    "geo_mz.core.csp_policy",
     "geo_mz.core.pdf",
     "geo_mz.core.jurisdiction",
     "geo_mz.core.importing",
     "geo_mz.core.geofile",
+    "geo_mz.core.uploads",
     "geo_mz.core.exporting",
     "geo_mz.divisions.codes",
     "geo_mz.divisions.topology",
