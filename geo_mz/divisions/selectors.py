@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import shapely
 import shapely.geometry
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from geo_mz.core import crs
 from geo_mz.divisions.models import Division
 from geo_mz.divisions.topology import check_partition, check_siblings
+
+
+def division_exists(code: str) -> bool:
+    """Whether a division with this code exists (any status): for validating codes users send."""
+    return Division.objects.filter(code=code).exists()
 
 
 def division_list(
@@ -122,3 +132,113 @@ def division_topology_check(
             }
         )
     return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where does a geometry lie? (jurisdiction checks of every write that carries a location)
+# ---------------------------------------------------------------------------------------------------
+
+# Digitised roads and house points rarely meet a township boundary exactly: a road that ends at the
+# boundary is often drawn a metre or two over it. A line counts as touching a division only when at
+# least this many metres of it (or half its length, for very short lines) lie inside; a polygon only
+# when it still reaches inside after shrinking it by this distance. Points are tested as they are (a
+# point exactly on a shared edge touches both sides). Metres, in the projected storage CRS.
+TOUCH_TOLERANCE_M = 5.0
+
+# Division levels whose polygons are used. Villages are left out: most deployments have village
+# points only, and a township-level answer is what jurisdictions are checked against.
+_TOUCH_LEVELS = ("province", "city", "county", "township")
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedDivision:
+    """A division that a geometry lies in (in part). `name` is what users see; `code` what is checked."""
+
+    code: str
+    name: str
+    level: str
+
+
+# One row per (input geometry, division it intersects). `clear` says whether it lies inside by more
+# than the tolerance; when no division of a level is clear for a geometry (a 3 m line split by the
+# boundary), every intersecting one of that level counts, so nothing located escapes the check.
+_TOUCH_SQL = """
+WITH g AS (
+    SELECT row_number() OVER () AS gid, src.geom, ST_Dimension(src.geom) AS dim
+    FROM ({source}) AS src (geom)
+    WHERE src.geom IS NOT NULL AND NOT ST_IsEmpty(src.geom)
+),
+cand AS (
+    SELECT g.gid, d.code, d.name, d.level,
+        CASE
+            WHEN g.dim = 0 THEN true
+            WHEN g.dim = 1 THEN
+                ST_Length(ST_Intersection(d.geom, g.geom)) >= LEAST(%s, ST_Length(g.geom) / 2)
+            ELSE ST_Intersects(d.geom, core.geom)
+        END AS clear
+    FROM g
+    JOIN divisions_division d ON ST_Intersects(d.geom, g.geom)
+    CROSS JOIN LATERAL (
+        SELECT CASE
+            WHEN g.dim < 2 THEN NULL
+            WHEN ST_IsEmpty(ST_Buffer(g.geom, -%s)) THEN ST_PointOnSurface(g.geom)
+            ELSE ST_Buffer(g.geom, -%s)
+        END AS geom
+    ) AS core
+    WHERE d.level = ANY(%s) AND d.status <> 'retired'
+)
+SELECT DISTINCT code, name, level FROM (
+    SELECT cand.*, bool_or(clear) OVER (PARTITION BY gid, level) AS any_clear FROM cand
+) AS c
+WHERE clear OR NOT any_clear
+ORDER BY code
+"""
+
+
+def _most_specific(rows: Iterable[TouchedDivision]) -> list[TouchedDivision]:
+    """Drop a division when one of its descendants is touched too: 赤壁市 + 蒲圻街道 → 蒲圻街道, while
+    a neighbouring county without township polygons stays as itself."""
+    from geo_mz.core.jurisdiction import code_within
+
+    rows = list(rows)
+    return [d for d in rows if not any(o.code != d.code and code_within(o.code, d.code) for o in rows)]
+
+
+def _touched(source_sql: str, source_params: Sequence[Any], tolerance_m: float) -> list[TouchedDivision]:
+    sql = _TOUCH_SQL.format(source=source_sql)
+    params = [*source_params, tolerance_m, tolerance_m, tolerance_m, list(_TOUCH_LEVELS)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [TouchedDivision(code, name, level) for code, name, level in cursor.fetchall()]
+    return _most_specific(rows)
+
+
+def divisions_touched(
+    geoms: GEOSGeometry | Iterable[GEOSGeometry | None], *, tolerance_m: float = TOUCH_TOLERANCE_M
+) -> list[TouchedDivision]:
+    """The most specific divisions (townships, or counties where no township polygon covers the place)
+    that any of `geoms` lies in, by ST_Intersects against the division polygons (GiST-indexed) in the
+    storage CRS. A line crossing two townships touches both; see TOUCH_TOLERANCE_M for the edges.
+    Geometries in another SRID are transformed first. An empty list means: outside every division."""
+    if isinstance(geoms, GEOSGeometry):
+        geoms = [geoms]
+    blobs = []
+    for geom in geoms:
+        if geom is None:
+            continue
+        if geom.srid != settings.GEO_MZ_SRID:
+            geom = geom.transform(settings.GEO_MZ_SRID, clone=True)
+        blobs.append(bytes(geom.ewkb))
+    if not blobs:
+        return []
+    return _touched("SELECT ST_GeomFromEWKB(b) FROM unnest(%s::bytea[]) AS b", [blobs], tolerance_m)
+
+
+def divisions_touched_by_rows(
+    queryset: QuerySet, field: str = "geom", *, tolerance_m: float = TOUCH_TOLERANCE_M
+) -> list[TouchedDivision]:
+    """Like divisions_touched, for the geometry column `field` of every row of `queryset`, without
+    fetching the geometries (the queryset becomes a subquery): road segments, a road's addresses, …
+    The column must be in the storage CRS (every geometry column of this project is)."""
+    sql, params = queryset.order_by().values_list(field).query.sql_with_params()
+    return _touched(sql, params, tolerance_m)

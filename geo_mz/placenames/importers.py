@@ -33,7 +33,7 @@ from geo_mz.core.tables import cell_date as _date
 from geo_mz.core.tables import cell_text as _text
 from geo_mz.core.tables import column_map, read_table, row_savepoint
 from geo_mz.divisions.models import Division
-from geo_mz.placenames import services
+from geo_mz.placenames import location_checks, services
 from geo_mz.placenames.models import FeatureKind, NamedFeature, RoadSegment, RoadSign
 
 TABLE_COLUMNS = {
@@ -418,6 +418,7 @@ def placenames_import_table(
                     )
                 else:
                     services._guard(user, [target.division.code])
+                    location_checks.feature_location_check(user, [target])
                 decision = None
                 if _text(get.get("decision_number")):
                     decision = services.decision_get_or_create(
@@ -474,17 +475,16 @@ def table_template_csv() -> bytes:
 def placenames_import_upload(
     upload, *, dry_run: bool, coordinate_system: str = "wgs84", user=None
 ) -> ImportReport:
-    """Run `placenames_import_table` on an uploaded file (web form or API)."""
-    import tempfile
+    """Run `placenames_import_table` on an uploaded file (web form or API): the role is checked
+    before the upload is read, and the temp copy is removed afterwards (core.upload_files)."""
+    from geo_mz.core.permissions import require_role
+    from geo_mz.core.upload_files import saved_upload
 
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        with path.open("wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
+    if user is not None:
+        require_role(user, services.APP)
+    with saved_upload(upload) as path:
         report = placenames_import_table(
             path, dry_run=dry_run, coordinate_system=coordinate_system, user=user
         )
-    report.source = upload.name
+    report.source = Path(upload.name or "").name
     return report

@@ -27,8 +27,10 @@ from geo_mz.core.errors import ConflictError
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
 from geo_mz.core.permissions import require_edit
+from geo_mz.core.sequences import next_serial
+from geo_mz.core.upload_files import read_upload, stored_document
 from geo_mz.divisions.models import Division, Level
-from geo_mz.placenames import romanize, rules, search, workflow
+from geo_mz.placenames import location_checks, romanize, rules, search, workflow
 from geo_mz.placenames.models import (
     AttachmentKind,
     CaseAttachment,
@@ -389,9 +391,17 @@ def _as_storage_geometry(geom: GEOSGeometry, kind: FeatureKind) -> GEOSGeometry:
     return geom
 
 
+def _last_number(model, field: str, prefix: str) -> int:
+    """The highest number used under `prefix` before its counter existed (imported or older rows)."""
+    last = model.objects.filter(**{f"{field}__startswith": prefix}).aggregate(m=Max(field))["m"]
+    tail = last[len(prefix) :] if last else ""
+    return int(tail) if tail.isdigit() else 0
+
+
 def _next_feature_code(prefix: str = "F") -> str:
-    last = NamedFeature.objects.filter(code__startswith=prefix).aggregate(m=Max("code"))["m"]
-    number = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
+    number = next_serial(
+        f"feature:{prefix}", start_after=lambda: _last_number(NamedFeature, "code", prefix)
+    )
     return f"{prefix}{number:06d}"
 
 
@@ -422,6 +432,7 @@ def feature_create(
     else:
         raise ValidationError({"division_code": "请指定所属区划 / the division is required"})
     _guard(user, [division.code])
+    location_checks.geometry_location_check(user, geom)
     feature = NamedFeature(
         code=code or _next_feature_code(),
         kind=kind,
@@ -547,8 +558,9 @@ class ItemInput:
 
 def _next_case_number(today: dt.date) -> str:
     prefix = f"DM{today.year}-"
-    last = NamingCase.objects.filter(number__startswith=prefix).aggregate(m=Max("number"))["m"]
-    number = int(last[len(prefix) :]) + 1 if last else 1
+    number = next_serial(
+        f"namingcase:{today.year}", start_after=lambda: _last_number(NamingCase, "number", prefix)
+    )
     return f"{prefix}{number:04d}"
 
 
@@ -739,6 +751,7 @@ def naming_case_create(
         except ValidationError as exc:
             raise ValidationError({f"items[{position}].{k}": v for k, v in exc.message_dict.items()}) from exc
         built.append(item)
+    location_checks.case_location_check(user, case)
     _recheck_items(case, built)
     CaseEvent.objects.create(
         case=case, action="create", to_state=case.state, actor=user, comment=reason[:500]
@@ -770,6 +783,7 @@ def naming_case_item_update(
     with transaction.atomic():
         case = NamingCase.objects.select_for_update().get(pk=case.pk)
         _guard(user, [case.division.code])
+        location_checks.case_location_check(user, case)
         if case.state not in (CaseState.APPLICATION, CaseState.REVIEW):
             raise ConflictError(
                 f"案件已进入“{case.get_state_display()}”，不能再修改拟用名称 / names are frozen after review",
@@ -839,6 +853,8 @@ def naming_case_transition(
         except NamingCase.DoesNotExist as exc:
             raise ValidationError({"case": f"案件 {case_id} 不存在 / unknown case"}) from exc
         _guard(user, [case.division.code])
+        # where the items lie, not only the declared division: on every step, approval included
+        location_checks.case_location_check(user, case)
         if expected_version is not None and int(expected_version) != case.version:
             raise ConflictError(
                 f"案件 {case.number} 已被他人更新（当前状态：{case.get_state_display()}），请刷新后重试 / "
@@ -959,7 +975,7 @@ def _approve_item(case: NamingCase, item: CaseItem, decision: DecisionDocument, 
             width_m=item.width_m,
             start_desc=item.start_desc,
             end_desc=item.end_desc,
-            user=None,
+            user=user,  # the approving officer: the new feature is checked against their jurisdiction
         )
         if case.kind == CaseKind.ALLEY_BATCH:
             item.segments.update(feature=feature)
@@ -1056,6 +1072,7 @@ def naming_case_comment_add(
     user=None,
 ) -> NoticeComment:
     _guard(user, [case.division.code])
+    location_checks.case_location_check(user, case)
     if case.state != CaseState.NOTICE:
         raise ConflictError(
             "只有公示期间可以登记公示意见 / comments are recorded during the notice", code="not_in_notice"
@@ -1069,6 +1086,7 @@ def naming_case_comment_add(
 
 def naming_case_comment_answer(comment: NoticeComment, *, response: str, user=None) -> NoticeComment:
     _guard(user, [comment.case.division.code])
+    location_checks.case_location_check(user, comment.case)
     if not (response or "").strip():
         raise ValidationError({"response": "处理意见不能为空 / the response is empty"})
     comment.response = response.strip()
@@ -1078,12 +1096,16 @@ def naming_case_comment_answer(comment: NoticeComment, *, response: str, user=No
 
 def naming_case_attachment_add(case: NamingCase, *, kind: str, title: str, file, user=None) -> CaseAttachment:
     _guard(user, [case.division.code])
+    location_checks.case_location_check(user, case)
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": f"未知材料类型 {kind} / unknown attachment kind"})
     if case.state in workflow.FINAL_STATES:
         raise ConflictError("案件已办结，不能再添加材料 / the case is closed", code="closed")
+    # permission first, then size, then content (PDF, image or Office; never HTML/SVG), stored
+    # under a generated name: the user's file name survives only as the default title
+    stored = stored_document(read_upload(file, field="file"), field="file", name=file.name)
     return CaseAttachment.objects.create(
-        case=case, kind=kind, title=title or file.name, file=file, uploaded_by=user
+        case=case, kind=kind, title=(title or file.name or "")[:200], file=stored, uploaded_by=user
     )
 
 
@@ -1137,6 +1159,7 @@ def alley_batch_case_open(
                 width_m=segment.width_m,
             )
             item.segments.set([segment])
+        location_checks.case_location_check(user, case)
         CaseEvent.objects.create(
             case=case, action="create", to_state=case.state, actor=user, comment=case.reason
         )
@@ -1160,6 +1183,7 @@ def heritage_register(
     user=None,
 ) -> HeritageEntry:
     _guard(user, [feature.division.code])
+    location_checks.feature_location_check(user, [feature])
     entry = HeritageEntry(
         feature=feature,
         level=level,
