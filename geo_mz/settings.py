@@ -289,6 +289,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # error responses, integer ids and file media types for every operation (geo_mz/api/schema_hooks.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "geo_mz.api.schema_hooks.api_schema_postprocess",
+    ],
 }
 
 # Basemap: "none" works offline; "osm" and "tianditu" need network access to their tile servers.

@@ -1,10 +1,12 @@
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
+
+from geo_mz.web.file_views import file_download
 
 urlpatterns = [
+    # Stored uploads and job files leave only through this view (who may read, attachment, nosniff,
+    # CSP sandbox). There is deliberately no /media/ route: MEDIA_ROOT is never served as is.
+    path("files/<str:kind>/<int:pk>/", file_download, name="file-download"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("geo_mz.api.urls")),
@@ -14,15 +16,9 @@ urlpatterns = [
 ]
 
 
-# Uploaded files (inspection photos, marker sketches, decision documents) are for signed-in users only,
-# in development and production alike (a county intranet needs no separate media server).
-@login_required
-def media(request, path: str):
-    # MEDIA_ROOT is read per request, not when this module is imported (settings can change in tests)
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
-
-
-urlpatterns.insert(0, re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", media))
+# JSON 404/400 for URLs under /api/ and /ogc/ that match no route (e.g. /api/facilities/x/).
+handler404 = "geo_mz.api.error_pages.page_not_found"
+handler400 = "geo_mz.api.error_pages.bad_request"
 
 admin.site.site_header = "geo-mz 民政地理信息系统"
 admin.site.site_title = "geo-mz"

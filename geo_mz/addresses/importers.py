@@ -28,6 +28,7 @@ from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
+from geo_mz.core.permissions import require_role
 from geo_mz.core.tables import (
     RowRejected,
     cell_date,
@@ -36,6 +37,7 @@ from geo_mz.core.tables import (
     row_savepoint,
     table_rows,
 )
+from geo_mz.core.upload_files import saved_upload
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import PlaceName
 
@@ -326,14 +328,11 @@ def addresses_import(
 def addresses_import_upload(
     upload, *, dry_run: bool, coordinate_system: str = "wgs84", user=None
 ) -> ImportReport:
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        with path.open("wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
+    if user is not None:
+        require_role(user, services.APP)  # before the upload is read
+    with saved_upload(upload) as path:
         report = addresses_import(path, dry_run=dry_run, coordinate_system=coordinate_system, user=user)
-    report.source = upload.name
+    report.source = Path(upload.name or "").name
     return report
 
 

@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from geo_mz.api import params
 from geo_mz.api.placenames import _lonlat
 from geo_mz.boundaries import importers, reports, selectors, services
 from geo_mz.boundaries import markers as rules
@@ -129,7 +130,7 @@ def _quality(q: rules.QualityFinding) -> dict:
 
 
 def _scope(request) -> str:
-    return request.query_params.get("within") or settings.GEO_MZ_COUNTY_CODE
+    return params.query_division_code(request, "within", settings.GEO_MZ_COUNTY_CODE)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -153,18 +154,19 @@ class DeriveSerializer(serializers.Serializer):
 
 
 class BoundaryLineViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     @extend_schema(
         parameters=[
             OpenApiParameter("level", str, enum=LineLevel.values),
-            OpenApiParameter("within", str, description="division code (default: the county)"),
+            params.division_code_param("within", "division code (default: the county)"),
         ]
     )
     def list(self, request):
         today = dt.date.today()
         schedules = selectors.line_schedules(today, _scope(request))
-        level = request.query_params.get("level")
+        level = params.query_choice(request, "level", LineLevel.values)
         features = [line_feature(s.line, s.state) for s in schedules if not level or s.line.level == level]
         return Response({"type": "FeatureCollection", "features": features})
 
@@ -279,13 +281,15 @@ class MarkerUpdateSerializer(serializers.Serializer):
 
 
 class MarkerViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    @extend_schema(parameters=[OpenApiParameter("line", int)])
+    @extend_schema(parameters=[params.int_param("line", minimum=0)])
     def list(self, request):
         qs = selectors.current_markers()
-        if request.query_params.get("line"):
-            qs = qs.filter(line_id=int(request.query_params["line"]))
+        line = params.query_int(request, "line", min_value=0)
+        if line is not None:
+            qs = qs.filter(line_id=line)
         else:
             qs = qs.filter(line__in=selectors.current_lines(_scope(request)))
         return Response({"type": "FeatureCollection", "features": [marker_feature(m) for m in qs]})
@@ -366,9 +370,8 @@ class MarkerViewSet(viewsets.ViewSet):
             x=request.data.get("x"),
             y=request.data.get("y"),
         )
-        version = request.data.get("version")
         m = services.marker_replace(
-            int(pk), point=point, user=request.user, expected_version=int(version) if version else None
+            int(pk), point=point, user=request.user, expected_version=params.data_int(request.data, "version")
         )
         return Response(marker_feature(m), status=status.HTTP_201_CREATED)
 
@@ -543,6 +546,7 @@ def _inspection_editable(request, pk) -> Inspection:
 
 
 class InspectionViewSet(viewsets.ViewSet):
+    lookup_value_regex = params.NUMERIC_ID
     permission_classes = [IsAuthenticatedOrReadOnly]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -558,8 +562,9 @@ class InspectionViewSet(viewsets.ViewSet):
         qs = Inspection.objects.filter(line__in=selectors.current_lines(_scope(request))).select_related(
             "lead"
         )
-        if request.query_params.get("line"):
-            qs = qs.filter(line_id=int(request.query_params["line"]))
+        line = params.query_int(request, "line", min_value=0)
+        if line is not None:
+            qs = qs.filter(line_id=line)
         return Response([_inspection_summary(i) for i in qs])
 
     def retrieve(self, request, pk=None):
@@ -646,9 +651,8 @@ class InspectionViewSet(viewsets.ViewSet):
 
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def withdraw(self, request, pk=None):
-        version = request.data.get("version")
         services.inspection_withdraw(
-            int(pk), user=request.user, expected_version=int(version) if version else None
+            int(pk), user=request.user, expected_version=params.data_int(request.data, "version")
         )
         return Response(_inspection_detail(self._get(pk), request.user))
 
@@ -739,13 +743,15 @@ def _with_upload(upload, fn):
 # ---------------------------------------------------------------------------------------------------
 
 
-@extend_schema(parameters=[OpenApiParameter("year", int), OpenApiParameter("within", str)])
+@extend_schema(
+    parameters=[params.int_param("year", minimum=1900, maximum=2100), params.division_code_param("within")]
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def schedule(request):
     """Lines due this year and overdue, markers lost or needing repair, and the year's figures."""
     today = dt.date.today()
-    year = int(request.query_params.get("year", today.year))
+    year = params.query_int(request, "year", today.year, min_value=1900, max_value=2100)
     within = _scope(request)
     schedules = selectors.line_schedules(today, within)
     attention = selectors.markers_attention(within)

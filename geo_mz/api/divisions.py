@@ -12,6 +12,9 @@ from rest_framework.response import Response
 from rest_framework_gis.fields import GeometrySerializerMethodField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from geo_mz.api import imports, params
+from geo_mz.core import import_jobs
+from geo_mz.core.permissions import require_role
 from geo_mz.divisions import selectors, services
 from geo_mz.divisions.models import Division, Level
 
@@ -97,13 +100,18 @@ class ImportSerializer(serializers.Serializer):
     )
     source = serializers.CharField(required=False)
     year = serializers.IntegerField(required=False, min_value=1950, max_value=2100)
+    background = serializers.BooleanField(
+        default=False,
+        help_text="后台任务导入（大文件总是后台导入）；202 + 任务，进度见 /api/import-jobs/<id>/ / "
+        "run as a background job (always for large files): 202 with the job",
+    )
 
 
 @extend_schema(
     parameters=[
         OpenApiParameter("level", str, enum=[c for c, _ in Level.choices]),
-        OpenApiParameter("parent", str, description="parent division code"),
-        OpenApiParameter("within", str, description="a division code: that division and its descendants"),
+        params.division_code_param("parent", "parent division code"),
+        params.division_code_param("within", "a division code: that division and its descendants"),
         OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
     ]
 )
@@ -116,39 +124,31 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        params = self.request.query_params
-        level = params.get("level")
+        query = self.request.query_params
+        level = query.get("level")
         if level and level not in Level.values:
             raise serializers.ValidationError(
                 {"level": [f"未知级别 {level}，可选 / valid: {', '.join(Level.values)}"]}
             )
         return selectors.division_list(
             level=level,
-            parent_code=params.get("parent"),
-            within_code=params.get("within"),
-            bbox_lonlat=_bbox_param(params.get("bbox")),
+            parent_code=params.query_division_code(self.request, "parent"),
+            within_code=params.query_division_code(self.request, "within"),
+            bbox_lonlat=_bbox_param(query.get("bbox")),
         )
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("tolerance", float, description="metres (default 1)"),
-            OpenApiParameter("min_area", float, description="m² (default 10 × tolerance²)"),
+            params.float_param("tolerance", minimum=0, maximum=1000, description="metres (default 1)"),
+            params.float_param("min_area", minimum=0, description="m² (default 10 × tolerance²)"),
         ],
         responses={200: dict},
     )
     @action(detail=True, methods=["get"])
     def topology(self, request, code=None):
         """Gaps and overlaps between this division's children and children outside it (m², lon/lat)."""
-        try:
-            tolerance = float(request.query_params.get("tolerance", 1.0))
-            min_area = request.query_params.get("min_area")
-            min_area = float(min_area) if min_area else None
-        except ValueError as exc:
-            raise serializers.ValidationError(
-                {"tolerance": ["须为数字（米）/ must be a number of metres"]}
-            ) from exc
-        if tolerance < 0:
-            raise serializers.ValidationError({"tolerance": ["不能为负 / must not be negative"]})
+        tolerance = params.query_float(request, "tolerance", 1.0, min_value=0, max_value=1000)
+        min_area = params.query_float(request, "min_area", min_value=0)
         division = self.get_object()
         issues = selectors.division_topology_check(division.code, tolerance_m=tolerance, min_area_m2=min_area)
         return Response({"code": division.code, "tolerance_m": tolerance, "issues": issues})
@@ -163,9 +163,16 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def import_file(self, request):
         """Import geometries, codes or figures. Dry run by default; returns the per-row report.
-        A real run commits all rows or none (400 when any row fails)."""
+        A real run commits all rows or none (400 when any row fails). A file larger than
+        GEO_MZ_IMPORT_BACKGROUND_MB (or `background`) is queued: 202 with the job."""
+        require_role(request.user, "divisions")  # before the upload is read
         serializer = ImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        report = services.divisions_import_upload(serializer.validated_data, request.user)
+        v = serializer.validated_data
+        if import_jobs.runs_in_background(v["file"], v["background"]):
+            params = {k: val for k, val in v.items() if k not in ("file", "background")}
+            job = import_jobs.import_job_submit("divisions", v["file"], params, user=request.user)
+            return Response(imports.job_accepted(job, request), status=status.HTTP_202_ACCEPTED)
+        report = services.divisions_import_upload(v, request.user)
         body = report.as_dict()
         return Response(body, status=status.HTTP_200_OK if report.ok else status.HTTP_400_BAD_REQUEST)

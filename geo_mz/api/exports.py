@@ -37,6 +37,7 @@ from geo_mz.api import ogc
 from geo_mz.core import crs, exporting, jobs
 from geo_mz.core.db import psycopg_conninfo, read_alias
 from geo_mz.core.models import Job
+from geo_mz.core.upload_files import protect
 
 BATCH = 50_000
 KIND = "export"
@@ -247,8 +248,10 @@ def export_download(request, pk: int):
     if job.status != "done" or not job.file:
         raise exceptions.NotFound("导出尚未完成 / the export is not finished")
     fmt = job.params.get("format", "gpkg")
-    return FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=job.file_name, content_type=FORMATS[fmt][1]
+    return protect(  # the same headers as /files/ (nosniff, CSP sandbox, no caching)
+        FileResponse(
+            job.file.open("rb"), as_attachment=True, filename=job.file_name, content_type=FORMATS[fmt][1]
+        )
     )
 
 

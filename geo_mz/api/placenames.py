@@ -12,6 +12,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.contrib.gis.geos import GEOSGeometry
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action, api_view, parser_classes, permission_classes
@@ -19,8 +20,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from geo_mz.api import params
+from geo_mz.api.params import query_division_code
 from geo_mz.api.personal import scoped
+from geo_mz.api.text_params import text_param
 from geo_mz.core import crs
+from geo_mz.core.limits import MAX_NAME_CHARS, MAX_READING_CHARS
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.placenames import documents, importers, romanize, selectors, services, workflow
 from geo_mz.placenames.models import CaseKind, NamedFeature, NamingCase, PlaceName, RoadSegment, RoadSign
@@ -104,8 +109,9 @@ class NamedFeatureViewSet(viewsets.ReadOnlyModelViewSet):
             qs = qs.filter(kind__code=params["kind"])
         if params.get("roads") in ("1", "true"):
             qs = qs.filter(kind__is_road=True)
-        if params.get("within"):
-            qs = qs.within_code(params["within"])
+        within = query_division_code(self.request, "within")
+        if within:
+            qs = qs.within_code(within)
         return qs.annotate(geojson=AsGeoJSON(Transform("geom", 4326), precision=GEOJSON_PRECISION))
 
     @staticmethod
@@ -136,7 +142,7 @@ class NamedFeatureViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("status", str, enum=LifecycleStatus.values),
             OpenApiParameter("kind", str),
             OpenApiParameter("roads", str, description="1: roads, streets and alleys only"),
-            OpenApiParameter("within", str, description="division code"),
+            params.division_code_param("within", "division code"),
         ],
         responses={200: dict},
     )
@@ -177,8 +183,8 @@ class NamedFeatureViewSet(viewsets.ReadOnlyModelViewSet):
         OpenApiParameter(
             "q", str, required=True, description="汉字、全拼或首字母，如 中山 / zhongshan / zsl"
         ),
-        OpenApiParameter("within", str),
-        OpenApiParameter("retired", str, description="1: include retired names (曾用名)"),
+        params.division_code_param("within"),
+        params.bool_param("retired", "include retired names (曾用名)"),
     ],
     responses={200: dict},
 )
@@ -187,9 +193,9 @@ class NamedFeatureViewSet(viewsets.ReadOnlyModelViewSet):
 def placename_search(request):
     """Search names by characters, pinyin or initials (one- and two-character queries included)."""
     rows = selectors.placename_search(
-        request.query_params.get("q", ""),
-        within_code=request.query_params.get("within") or None,
-        include_retired=request.query_params.get("retired") in ("1", "true"),
+        text_param(request, "q", MAX_NAME_CHARS),
+        within_code=params.query_division_code(request, "within"),
+        include_retired=params.query_bool(request, "retired"),
     )
     return Response(
         {
@@ -214,12 +220,12 @@ def placename_search(request):
 
 
 class CheckSerializer(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_NAME_CHARS)
     division_code = serializers.CharField()
     kind = serializers.CharField(default="road")
-    specific = serializers.CharField(required=False, allow_blank=True)
-    generic = serializers.CharField(required=False, allow_blank=True)
-    reading = serializers.CharField(required=False, allow_blank=True)
+    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    reading = serializers.CharField(required=False, allow_blank=True, max_length=MAX_READING_CHARS)
     road_class = serializers.CharField(required=False, allow_blank=True)
     width_m = serializers.FloatField(required=False, allow_null=True, min_value=0.1)
     length_m = serializers.FloatField(required=False, allow_null=True, min_value=0)
@@ -291,13 +297,14 @@ def placename_check(request):
 @permission_classes([AllowAny])
 def placename_romanize(request):
     """Standard romanisation (GB/T 16159, place-name rules) of a name."""
-    name = request.query_params.get("name", "")
+    name = text_param(request, "name", MAX_NAME_CHARS)
+    reading = text_param(request, "reading", MAX_READING_CHARS)
     try:
         specific, generic = romanize.split_name(name) if name.strip() else ("", "")
         result = romanize.romanize(
             name,
             kind=request.query_params.get("kind", "road"),
-            override=request.query_params.get("reading") or None,
+            override=reading or None,
         )
     except ValueError as exc:
         raise serializers.ValidationError({"name": [str(exc)]}) from exc
@@ -306,8 +313,8 @@ def placename_romanize(request):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("within", str, required=True),
-        OpenApiParameter("min_length", float, description="metres (default 0)"),
+        params.division_code_param("within", "division code (default: the county)"),
+        params.float_param("min_length", minimum=0, description="metres (default 0)"),
         OpenApiParameter("road_class", str),
     ],
     responses={200: dict},
@@ -316,11 +323,8 @@ def placename_romanize(request):
 @permission_classes([AllowAny])
 def unnamed_segments(request):
     """Unnamed road segments (GeoJSON, EPSG:4326) in work order, not yet claimed by an open case."""
-    within = request.query_params.get("within") or settings.GEO_MZ_COUNTY_CODE
-    try:
-        min_length = float(request.query_params.get("min_length") or 0)
-    except ValueError as exc:
-        raise serializers.ValidationError({"min_length": ["须为数字（米）"]}) from exc
+    within = params.query_division_code(request, "within", settings.GEO_MZ_COUNTY_CODE)
+    min_length = params.query_float(request, "min_length", 0.0, min_value=0)
     segments = selectors.unnamed_segments(
         within, min_length_m=min_length, road_class=request.query_params.get("road_class")
     )
@@ -384,17 +388,18 @@ def signs(request):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("within", str), OpenApiParameter("radius", float)], responses={200: dict}
+    parameters=[
+        params.division_code_param("within"),
+        params.float_param("radius", minimum=0, maximum=1000, description="metres (default 30)"),
+    ],
+    responses={200: dict},
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def sign_report(request):
     """Roads lacking a sign at an end, and signs whose text no longer matches the current name."""
-    try:
-        radius = float(request.query_params.get("radius") or 30)
-    except ValueError as exc:
-        raise serializers.ValidationError({"radius": ["须为数字（米）"]}) from exc
-    issues = selectors.sign_report(request.query_params.get("within") or None, end_radius_m=radius)
+    radius = params.query_float(request, "radius", 30.0, min_value=0, max_value=1000)
+    issues = selectors.sign_report(params.query_division_code(request, "within"), end_radius_m=radius)
     return Response(
         {
             "radius_m": radius,
@@ -409,7 +414,7 @@ def sign_report(request):
 @extend_schema(
     parameters=[
         OpenApiParameter("encoding", str, enum=["utf-8", "gbk"], description="CSV only"),
-        OpenApiParameter("within", str),
+        params.division_code_param("within"),
         OpenApiParameter("kind", str),
     ],
     responses={(200, "application/octet-stream"): bytes},
@@ -421,7 +426,7 @@ def gazetteer(request, fmt: str):
     if fmt == "csv" and request.query_params.get("encoding", "").lower() == "gbk":
         fmt = "csv-gbk"
     entries = selectors.gazetteer_entries(
-        request.query_params.get("within") or None, request.query_params.get("kind") or None
+        params.query_division_code(request, "within"), request.query_params.get("kind") or None
     )
     stamp = dt.date.today().isoformat()
     if fmt == "xlsx":
@@ -493,11 +498,13 @@ def names_import_template(request):
 
 class CaseItemSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    name = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_NAME_CHARS
+    )
     kind = serializers.CharField(default="road")
-    specific = serializers.CharField(required=False, allow_blank=True)
-    generic = serializers.CharField(required=False, allow_blank=True)
-    reading = serializers.CharField(required=False, allow_blank=True)
+    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    reading = serializers.CharField(required=False, allow_blank=True, max_length=MAX_READING_CHARS)
     romanization = serializers.CharField(read_only=True)
     feature_code = serializers.CharField(required=False, allow_blank=True)
     segment_codes = serializers.ListField(child=serializers.CharField(), required=False)
@@ -624,7 +631,7 @@ def case_payload(case: NamingCase, user=None) -> dict:
                 "kind": a.kind,
                 "kind_label": a.get_kind_display(),
                 "title": a.title,
-                "url": a.file.url,
+                "url": reverse("file-download", args=["attachment", a.pk]),
             }
             for a in case.attachments.all()
         ],
@@ -634,6 +641,8 @@ def case_payload(case: NamingCase, user=None) -> dict:
 
 class NamingCaseViewSet(viewsets.ViewSet):
     """Naming cases: 申报 → 审核 → 公示 → 报批 → 批准 → 备案 → 公告 (or 不予批准 / 撤回)."""
+
+    lookup_value_regex = params.NUMERIC_ID
 
     permission_classes = [IsAuthenticatedOrReadOnly]
 

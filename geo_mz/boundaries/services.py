@@ -9,7 +9,6 @@ inspection only for itself.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ from geo_mz.core.errors import ConflictError
 from geo_mz.core.jurisdiction import code_within
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.core.permissions import is_admin, require_edit, require_role, user_jurisdiction_code
+from geo_mz.core.upload_files import stored_document, stored_image
 from geo_mz.divisions.models import Division
 
 APP = "boundaries"
@@ -558,12 +558,13 @@ def marker_photos_add(
     _guard(user, marker.line.side_codes)
     if not photos and sketch is None:
         raise ValidationError({"photos": "请选择照片或略图 / choose a photo or a sketch"})
-    for p in [*photos, *([sketch] if sketch else [])]:
-        _check_photo(p)
-    for p in photos:
-        MarkerPhoto.objects.create(marker=marker, file=ContentFile(p.content, name=p.name), caption=p.name)
-    if sketch is not None:
-        marker.sketch.save(sketch.name, ContentFile(sketch.content), save=False)
+    # checked and re-encoded before anything is written (core.uploads: content, not names)
+    stored = [(_photo_file(p), p) for p in photos]
+    sketch_file = _photo_file(sketch, field="sketch") if sketch is not None else None
+    for file, p in stored:
+        MarkerPhoto.objects.create(marker=marker, file=file, caption=p.name[:200])
+    if sketch_file is not None:
+        marker.sketch.save(sketch_file.name, sketch_file, save=False)
     marker.version += 1
     _save(marker, user)
     return marker
@@ -783,15 +784,10 @@ class PhotoUpload:
     content: bytes
 
 
-def _check_photo(photo: PhotoUpload) -> None:
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(photo.content)) as img:
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValidationError({"photos": f"{photo.name} 不是可识别的图片 / not a readable image"}) from exc
+def _photo_file(photo: PhotoUpload, *, field: str = "photos") -> ContentFile:
+    """The photo re-encoded by Pillow under a generated name (core.upload_files): a GIF with a
+    script appended, or HTML named .jpg, never reaches storage as such."""
+    return stored_image(photo.content, field=field, name=photo.name)
 
 
 @transaction.atomic
@@ -820,8 +816,7 @@ def finding_record(
         )
     if action not in Action.values:
         raise ValidationError({"action": f"未知处理措施 {action} / unknown action"})
-    for p in photos:
-        _check_photo(p)
+    stored = [(_photo_file(p), p) for p in photos]
     existing = MarkerFinding.objects.filter(inspection=insp, marker=marker).first()
     have_photos = len(photos) + (existing.photos.count() if existing else 0)
     recorded = shapely.Point(marker.point.x, marker.point.y)
@@ -848,8 +843,8 @@ def finding_record(
     finding.bearings_intact = bearings_intact
     finding.note = note
     _save(finding, user)
-    for p in photos:
-        FindingPhoto.objects.create(finding=finding, file=ContentFile(p.content, name=p.name), caption=p.name)
+    for file, p in stored:
+        FindingPhoto.objects.create(finding=finding, file=file, caption=p.name[:200])
     _bump(insp, user)
     finding.warnings = [p.message for p in problems if p.severity != "error"]  # type: ignore[attr-defined]
     return finding
@@ -1071,7 +1066,9 @@ def inspection_file(
     insp.filed_on = filed_on
     insp.filed_with = filed_with.strip()
     if agreement is not None:
-        insp.peace_agreement.save(agreement.name, ContentFile(agreement.content), save=False)
+        # a document by content (PDF, image, Office); the inspection had no type check at all
+        agreement_file = stored_document(agreement.content, field="agreement", name=agreement.name)
+        insp.peace_agreement.save(agreement_file.name, agreement_file, save=False)
     if agreement_note:
         insp.peace_agreement_note = agreement_note
     _bump(insp, user)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import shutil
 import struct
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from geo_mz.core.uploads import UploadError, ZipLimits, zip_extract
 
 if TYPE_CHECKING:  # geopandas/pandas take seconds to import: only when a file is actually read
     import geopandas as gpd
@@ -81,17 +82,22 @@ def shapefile_encoding(shp: Path) -> str:
     return _cpg_encoding(shp) or sniff_dbf_encoding(shp.with_suffix(".dbf"))
 
 
-def unpack(path: Path, workdir: Path | None = None) -> Path:
-    """A zip upload (a shapefile with its sidecars, say) → the path of the vector file inside."""
+def unpack(path: Path, workdir: Path | None = None, limits: ZipLimits | None = None) -> Path:
+    """A zip upload (a shapefile with its sidecars, say) → the path of the vector file inside.
+
+    The archive is checked before extraction (entry count, inflated total, compression ratio, zip
+    slip, symlinks: core.uploads.zip_check with `limits`) and extracted with a hard byte cap. Pass a
+    `workdir` the caller removes; without one a temp directory is made and is the caller's to remove
+    (it is the returned file's parent tree)."""
     if path.suffix.lower() != ".zip":
         return path
     target = Path(workdir or tempfile.mkdtemp(prefix="geo_mz_import_"))
-    with zipfile.ZipFile(path) as zf:
-        for member in zf.namelist():
-            # Refuse absolute paths and ".." members (zip slip).
-            if member.startswith("/") or ".." in Path(member).parts:
-                raise GeoFileError("file", f"压缩包含非法路径 {member} / unsafe path in zip")
-        zf.extractall(target)
+    try:
+        zip_extract(path, target, limits or ZipLimits(), field="file")
+    except UploadError as exc:
+        if workdir is None:
+            shutil.rmtree(target, ignore_errors=True)
+        raise GeoFileError(exc.field, exc.message) from exc
     found = sorted(p for p in target.rglob("*") if p.suffix.lower() in VECTOR_SUFFIXES)
     if not found:
         shutil.rmtree(target, ignore_errors=True)

@@ -31,7 +31,8 @@ from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.geofile import GeoFileError, read_vector, unpack
 from geo_mz.core.importing import ImportReport, RowResult
-from geo_mz.core.permissions import require_edit
+from geo_mz.core.permissions import require_edit, require_role
+from geo_mz.core.upload_files import saved_upload
 from geo_mz.divisions import codes as division_codes
 from geo_mz.divisions.models import Division, Level
 
@@ -152,7 +153,11 @@ def divisions_import_geometries(
                 "coordinate_system",
                 f"未知坐标系 {coordinate_system}，可选 / valid: {', '.join(crs.COORDINATE_SYSTEMS)}",
             )
-        data = read_vector(unpack(Path(path)), layer=layer, encoding=encoding, source_srid=source_srid)
+        # a zip is unpacked (checked, capped: core.uploads) into a directory removed right after reading
+        with tempfile.TemporaryDirectory(prefix="geo_mz_unpack_") as work:
+            data = read_vector(
+                unpack(Path(path), Path(work)), layer=layer, encoding=encoding, source_srid=source_srid
+            )
     except GeoFileError as exc:
         report.file_error(exc.field, exc.message)
         return report
@@ -557,32 +562,36 @@ def divisions_import_figures(
 
 
 def divisions_import_upload(data: Mapping[str, Any], user) -> ImportReport:
-    """An uploaded file (API or web form): save it to a temp dir and run the importer `data["kind"]`
-    (geometries | codes | figures) with the options in `data`."""
+    """An uploaded file (API or web form): checked and saved to a temp dir (removed afterwards), then
+    the importer `data["kind"]` (geometries | codes | figures) runs with the options in `data`."""
+    require_role(user, "divisions")  # before a byte of the upload is read
     upload = data["file"]
-    with tempfile.TemporaryDirectory(prefix="geo_mz_upload_") as tmp:
-        path = Path(tmp) / Path(upload.name).name
-        with path.open("wb") as fh:
-            for chunk in upload.chunks():
-                fh.write(chunk)
-        kind = data["kind"]
-        if kind == "geometries":
-            return divisions_import_geometries(
-                path,
-                user=user,
-                dry_run=data["dry_run"],
-                code_field=data.get("code_field") or "code",
-                name_field=data.get("name_field") or "name",
-                source_srid=data.get("srid"),
-                encoding=data.get("encoding") or None,
-                coordinate_system=data.get("coordinate_system") or "wgs84",
-            )
-        if kind == "codes":
-            return divisions_import_codes(path, user=user, dry_run=data["dry_run"])
-        return divisions_import_figures(
+    with saved_upload(upload) as path:
+        report = divisions_import_path(path, data, user)
+    report.source = Path(upload.name or "").name
+    return report
+
+
+def divisions_import_path(path: Path, data: Mapping[str, Any], user) -> ImportReport:
+    """Run the importer `data["kind"]` on a file on disk (also from a background job)."""
+    kind = data["kind"]
+    if kind == "geometries":
+        return divisions_import_geometries(
             path,
             user=user,
             dry_run=data["dry_run"],
-            source=data.get("source") or SOURCE_CENSUS_2020,
-            year=data.get("year") or 2020,
+            code_field=data.get("code_field") or "code",
+            name_field=data.get("name_field") or "name",
+            source_srid=data.get("srid"),
+            encoding=data.get("encoding") or None,
+            coordinate_system=data.get("coordinate_system") or "wgs84",
         )
+    if kind == "codes":
+        return divisions_import_codes(path, user=user, dry_run=data["dry_run"])
+    return divisions_import_figures(
+        path,
+        user=user,
+        dry_run=data["dry_run"],
+        source=data.get("source") or SOURCE_CENSUS_2020,
+        year=data.get("year") or 2020,
+    )

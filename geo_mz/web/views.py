@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from geo_mz.core import import_jobs
 from geo_mz.core.basemap import basemap_config
+from geo_mz.core.permissions import require_role
 from geo_mz.divisions import services as division_services
 from geo_mz.divisions.models import Division, Level
 
@@ -60,6 +63,21 @@ class DivisionImportForm(forms.Form):
     dry_run = forms.BooleanField(label=_("试运行（不写入）"), required=False, initial=True)
 
 
+def _division_import(request, data):
+    """Role first (before the upload is read); a large file becomes a background job."""
+    require_role(request.user, "divisions")
+    if not import_jobs.runs_in_background(data["file"]):
+        return division_services.divisions_import_upload(data, request.user)
+    params = {k: v for k, v in data.items() if k != "file"}
+    job = import_jobs.import_job_submit("divisions", data["file"], params, user=request.user)
+    messages.info(
+        request,
+        _("文件较大，已转为后台导入任务 #%(id)s，进度与报告见 %(url)s")
+        % {"id": job.pk, "url": f"/api/import-jobs/{job.pk}/"},
+    )
+    return None
+
+
 @login_required
 def division_import(request):
     report = None
@@ -68,9 +86,11 @@ def division_import(request):
         form = DivisionImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                report = division_services.divisions_import_upload(form.cleaned_data, request.user)
+                report = _division_import(request, form.cleaned_data)
             except PermissionDenied as exc:
                 error = str(exc)
+            except ValidationError as exc:  # the upload refused by size or content
+                error = "；".join(exc.messages)
     else:
         form = DivisionImportForm()
     return render(request, "web/division_import.html", {"form": form, "report": report, "error": error})
