@@ -198,7 +198,7 @@ def max_rss_mib() -> float:
 
 
 def _counters() -> dict[str, int]:
-    from geo_mz.addresses.models import SerialCounter
+    from geo_mz.core.models import SerialCounter
 
     return dict(SerialCounter.objects.filter(scope__startswith="address:").values_list("scope", "last"))
 
@@ -209,7 +209,7 @@ def cleanup(since: dt.datetime, counters: dict[str, int]) -> tuple[int, int]:
     and VACUUM, so every run starts from the same database."""
     from django.db import connection, transaction
 
-    from geo_mz.addresses.models import SerialCounter
+    from geo_mz.core.models import SerialCounter
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -32,21 +32,6 @@ class AddressKind(models.TextChoices):
     RURAL = "rural", _("农村门牌")
 
 
-class SerialCounter(models.Model):
-    """Gap-free per-scope sequences (certificate serials per county and year, address codes per
-    township). Incremented under a row lock."""
-
-    scope = models.CharField(max_length=60, unique=True)
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("流水号")
-        verbose_name_plural = _("流水号")
-
-    def __str__(self) -> str:
-        return f"{self.scope}: {self.last}"
-
-
 class NumberingProfile(TimeStampedModel):
     """Per-road overrides of the deployment's numbering rules (see addresses/numbering.py)."""
 

@@ -30,13 +30,13 @@ from geo_mz.addresses.models import (
     Certificate,
     CertificateStatus,
     NumberingProfile,
-    SerialCounter,
     VillageCampaign,
 )
 from geo_mz.core import crs
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
 from geo_mz.core.permissions import require_edit
+from geo_mz.core.sequences import next_serial
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import NamedFeature, RoadSegment
 
@@ -96,18 +96,6 @@ def numbering_profile_set(
 # ---------------------------------------------------------------------------------------------------
 # Codes, serials, labels
 # ---------------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def next_serial(scope: str, count: int = 1) -> int:
-    """Reserve `count` numbers of a gap-free sequence; returns the first. Must run in a transaction:
-    the counter row stays locked until it commits, so two transactions never get the same number."""
-    SerialCounter.objects.get_or_create(scope=scope)
-    counter = SerialCounter.objects.select_for_update().get(scope=scope)
-    first = counter.last + 1
-    counter.last += count
-    counter.save(update_fields=["last"])
-    return first
 
 
 def _township(division: Division) -> Division:

@@ -75,6 +75,21 @@ class UserProfile(TimeStampedModel):
         return f"{self.user} @ {self.jurisdiction_code or '-'}"
 
 
+class SerialCounter(models.Model):
+    """Gap-free per-scope sequences (core.sequences.next_serial): case numbers, feature codes, address
+    codes per township, certificate serials per county and year. Incremented under a row lock."""
+
+    scope = models.CharField(max_length=60, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("流水号")
+        verbose_name_plural = _("流水号")
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.last}"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("排队中")
     RUNNING = "running", _("进行中")

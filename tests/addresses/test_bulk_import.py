@@ -17,9 +17,9 @@ from django.db import transaction
 from django.test import override_settings
 
 from geo_mz.addresses import bulk, importers, services
-from geo_mz.addresses.models import Address, SerialCounter
+from geo_mz.addresses.models import Address
 from geo_mz.core import crs, jobs, roles
-from geo_mz.core.models import Job, JobStatus
+from geo_mz.core.models import Job, JobStatus, SerialCounter
 from tests.addresses.conftest import offset_point
 from tests.browser.conftest import demo_county  # noqa: F401  (the demo county in a transactional test)
 
