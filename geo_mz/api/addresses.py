@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, parser_classes, permission_classes
@@ -18,10 +19,13 @@ from rest_framework.response import Response
 
 from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, AddressKind, Certificate
+from geo_mz.api import params
 from geo_mz.api.exports import job_json
 from geo_mz.api.personal import AddressesReadable, scoped
 from geo_mz.api.placenames import _geom_from_request, _lonlat
+from geo_mz.api.text_params import text_param
 from geo_mz.core import crs, visibility
+from geo_mz.core.limits import MAX_TEXT_CHARS
 from geo_mz.core.models import Job
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import NamedFeature
@@ -94,12 +98,12 @@ class AddressViewSet(viewsets.ViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (EPSG:4490)"),
-            OpenApiParameter("limit", int),
+            params.int_param("limit", minimum=1, maximum=20000, description="default 5000"),
         ]
     )
     def list(self, request):
         rows = selectors.addresses_geojson_rows(
-            _bbox(request), limit=min(int(request.query_params.get("limit", 5000)), 20000)
+            _bbox(request), limit=params.query_int(request, "limit", 5000, min_value=1, max_value=20000)
         )
         return Response(
             {
@@ -136,15 +140,20 @@ class AddressViewSet(viewsets.ViewSet):
         ]
         return Response(body)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("limit", int)])
+    @extend_schema(
+        parameters=[
+            params.str_param("q", max_length=MAX_TEXT_CHARS, required=True),
+            params.int_param("limit", minimum=1, maximum=50, description="default 10"),
+        ]
+    )
     @action(detail=False, methods=["get"])
     def search(self, request):
-        q = (request.query_params.get("q") or "").strip()
+        q = text_param(request, "q", MAX_TEXT_CHARS).strip()
         if not q:
             raise serializers.ValidationError({"q": ["请输入地址 / the query is empty"]})
         try:
             parsed, matches = selectors.address_search(
-                q, limit=min(int(request.query_params.get("limit", 10)), 50)
+                q, limit=params.query_int(request, "limit", 10, min_value=1, max_value=50)
             )
         except ValueError as exc:
             raise serializers.ValidationError({"q": [str(exc)]}) from exc
@@ -175,19 +184,23 @@ class AddressViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("lon", float, required=True),
-            OpenApiParameter("lat", float, required=True),
+            params.float_param("lon", minimum=-180, maximum=180, required=True),
+            params.float_param("lat", minimum=-90, maximum=90, required=True),
+            OpenApiParameter("coordinate_system", str, enum=["wgs84", "cgcs2000", "gcj02", "bd09"]),
+            params.int_param("limit", minimum=1, maximum=20, description="default 1"),
         ]
     )
     @action(detail=False, methods=["get"])
     def reverse(self, request):
+        lon = params.query_float(request, "lon", min_value=-180, max_value=180)
+        lat = params.query_float(request, "lat", min_value=-90, max_value=90)
+        if lon is None or lat is None:
+            raise params.invalid("lon" if lon is None else "lat", _("请给出经度 lon 和纬度 lat"))
+        limit = params.query_int(request, "limit", 1, min_value=1, max_value=20)
         try:
-            lon, lat = float(request.query_params["lon"]), float(request.query_params["lat"])
             system = request.query_params.get("coordinate_system", "wgs84")
             lon, lat = crs.to_wgs84(lon, lat, system)
-            found = selectors.address_reverse(
-                lon, lat, limit=min(int(request.query_params.get("limit", 1)), 20)
-            )
+            found = selectors.address_reverse(lon, lat, limit=limit)
             road = selectors.road_reverse(lon, lat)
         except (KeyError, ValueError) as exc:
             raise serializers.ValidationError({"lon/lat": [f"需要数字经纬度 lon、lat：{exc}"]}) from exc
@@ -323,9 +336,7 @@ def _road(code: str) -> NamedFeature:
 @permission_classes([IsAuthenticatedOrReadOnly, AddressesReadable])
 def road_numbering(request, code: str):
     """The engine's proposal for the road's pending entrances, or a full renumbering preview."""
-    preview = services.road_numbering_preview(
-        _road(code), renumber=request.query_params.get("renumber") in ("1", "true")
-    )
+    preview = services.road_numbering_preview(_road(code), renumber=params.query_bool(request, "renumber"))
     return Response(preview_payload(preview))
 
 
@@ -403,7 +414,7 @@ class CaseCreateSerializer(serializers.Serializer):
     replaces = serializers.CharField(required=False, allow_blank=True, help_text="变更：原门牌编码")
     village = serializers.CharField(required=False, allow_blank=True)
     group = serializers.CharField(required=False, allow_blank=True)
-    previous_address = serializers.CharField(required=False, allow_blank=True)
+    previous_address = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
     previous_source = serializers.CharField(required=False, allow_blank=True)
     reason = serializers.CharField(required=False, allow_blank=True)
 
@@ -465,6 +476,8 @@ def _scoped_case(request, case: AddressCase, body: dict) -> dict:
 
 class AddressCaseViewSet(viewsets.ViewSet):
     """House-number cases. Owners and phones are masked outside the user's role and jurisdiction."""
+
+    lookup_value_regex = params.NUMERIC_ID
 
     permission_classes = [IsAuthenticated]
 

@@ -1,0 +1,131 @@
+"""Bounded work per request over HTTP (issue 14): over-long names and addresses are a 400 with a
+field message, answered before any engine runs. Timings are guards, not benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from geo_mz.core import roles
+from geo_mz.core.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS
+
+pytestmark = pytest.mark.django_db
+
+LINE = {"type": "LineString", "coordinates": [[113.930, 29.740], [113.936, 29.741]]}
+HUGE = "行长重乐一1号之" * 1_250  # 10,000 characters: polyphones, numerals, digits, 号, 之
+
+
+def _timed(call):
+    started = time.perf_counter()
+    response = call()
+    return response, time.perf_counter() - started
+
+
+@pytest.fixture
+def anonymous(settings) -> APIClient:
+    settings.GEO_MZ_ADDRESSES_PUBLIC = True  # address search open to everyone, as the issue found it
+    client = APIClient()
+    client.get("/api/addresses/search/", {"q": "人民路1号"})  # warm up URL resolving and imports
+    return client
+
+
+def test_given_10000_character_name_when_checked_anonymously_then_400_fast(anonymous) -> None:
+    response, elapsed = _timed(
+        lambda: anonymous.post(
+            "/api/placenames/check/", {"name": HUGE, "division_code": "421281"}, format="json"
+        )
+    )
+
+    assert response.status_code == 400, response.content
+    assert "name" in response.json()["errors"]
+    assert elapsed < 0.1, f"{elapsed:.3f} s"
+
+
+def test_given_name_one_over_the_limit_when_checked_then_400_and_at_the_limit_then_200(anonymous) -> None:
+    at_limit = "中" * (MAX_NAME_CHARS - 1) + "路"
+
+    over = anonymous.post(
+        "/api/placenames/check/", {"name": at_limit + "路", "division_code": "421281"}, format="json"
+    )
+    ok = anonymous.post(
+        "/api/placenames/check/", {"name": at_limit, "division_code": "421281"}, format="json"
+    )
+
+    assert over.status_code == 400 and "name" in over.json()["errors"]
+    assert ok.status_code == 200, ok.content
+
+
+def test_given_huge_reading_when_checked_then_400_on_reading(anonymous) -> None:
+    response = anonymous.post(
+        "/api/placenames/check/",
+        {"name": "中山路", "division_code": "421281", "reading": "zhong " * 2_000},
+        format="json",
+    )
+
+    assert response.status_code == 400 and "reading" in response.json()["errors"]
+
+
+def test_given_10000_character_address_query_when_searched_anonymously_then_400_fast(anonymous) -> None:
+    response, elapsed = _timed(lambda: anonymous.get("/api/addresses/search/", {"q": HUGE}))
+
+    assert response.status_code == 400, response.content
+    assert "q" in response.json()["errors"]
+    assert elapsed < 0.1, f"{elapsed:.3f} s"
+
+
+@pytest.mark.parametrize("shape", ["一", "1一", "1-", "号", "人民路"])
+def test_given_adversarial_address_query_at_the_limit_when_searched_then_answered_fast(
+    anonymous, shape: str
+) -> None:
+    q = (shape * MAX_TEXT_CHARS)[:MAX_TEXT_CHARS]
+
+    response, elapsed = _timed(lambda: anonymous.get("/api/addresses/search/", {"q": q}))
+
+    assert response.status_code in (200, 400), response.content  # 400 only with a field message
+    if response.status_code == 400:
+        assert response.json()["errors"]
+    assert elapsed < 0.5, f"{elapsed:.3f} s"
+
+
+def test_given_huge_road_number_when_searched_then_no_server_error(anonymous) -> None:
+    response = anonymous.get("/api/addresses/search/", {"q": "人民路" + "9" * 150 + "号"})
+
+    assert response.status_code in (200, 400), response.content
+
+
+def test_given_10000_character_name_query_when_names_searched_or_romanized_then_400_fast(anonymous) -> None:
+    search, search_s = _timed(lambda: anonymous.get("/api/placenames/search/", {"q": HUGE}))
+    roman, roman_s = _timed(lambda: anonymous.get("/api/placenames/romanize/", {"name": HUGE}))
+
+    assert search.status_code == 400 and "q" in search.json()["errors"]
+    assert roman.status_code == 400 and "name" in roman.json()["errors"]
+    assert search_s < 0.1 and roman_s < 0.1
+
+
+def test_given_case_item_name_over_the_limit_when_case_created_then_400_and_nothing_written(
+    make_user,
+) -> None:
+    from geo_mz.placenames.models import NamingCase
+
+    client = APIClient()
+    client.force_authenticate(make_user(roles.PLACENAME_OFFICER))
+    before = NamingCase.objects.count()
+
+    response = client.post(
+        "/api/naming-cases/",
+        {
+            "kind": "new",
+            "division_code": "421281002",
+            "title": "超长名称",
+            "applicant": "赤马港街道办事处",
+            "items": [{"name": "中" * MAX_NAME_CHARS + "路", "kind": "road", "geometry": LINE}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert "items" in errors and "50" in str(errors["items"]), errors
+    assert NamingCase.objects.count() == before
