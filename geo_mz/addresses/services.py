@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from geo_mz.addresses import numbering, workflow
+from geo_mz.addresses import location_checks, numbering, workflow
 from geo_mz.addresses.models import (
     Address,
     AddressCase,
@@ -37,6 +37,7 @@ from geo_mz.core.errors import ConflictError
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
 from geo_mz.core.permissions import require_edit
 from geo_mz.core.sequences import next_serial
+from geo_mz.divisions.jurisdiction import require_edit_at
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames.models import NamedFeature, RoadSegment
 
@@ -83,6 +84,7 @@ def numbering_profile_set(
 ) -> NumberingProfile:
     """Override the numbering rules for one road (validated before saving)."""
     _guard(user, [feature.division.code])
+    location_checks.feature_location_check(user, feature)
     try:
         numbering.NumberingRules.from_dict(settings.GEO_MZ_NUMBERING).merged(rules)
     except ValueError as exc:
@@ -290,7 +292,8 @@ def entrance_add(
         division = village
     else:
         raise ValidationError({"kind": f"未知门牌类型 {kind}"})
-    _guard(user, [division.code])
+    # a rural entrance names its village: the point itself must lie in the user's jurisdiction too
+    require_edit_at(user, APP, point, [division.code])
     address = Address(
         code=_new_codes(division, 1)[0],
         kind=kind,
@@ -531,6 +534,8 @@ def road_numbering_commit(
         raise ValidationError(
             {"only": "该道路没有待编号的门口 / no entrance waiting for a number on this road"}
         )
+    location_checks.feature_location_check(user, feature)
+    location_checks.addresses_location_check(user, pending)
     stale = set(parsed) - {a.pk for a in pending}
     if stale:
         raise ConflictError(
@@ -594,6 +599,7 @@ def compound_number(
     if compound.kind.code != "compound":
         raise ValidationError({"feature": f"{compound} 不是小区 / not a compound"})
     _guard(user, [compound.division.code])
+    location_checks.feature_location_check(user, compound)
     rules = numbering_rules(compound)
     buildings = list(compound.buildings.all().order_by("code"))
     if not buildings:
@@ -695,6 +701,7 @@ def village_number(
         raise ValidationError(
             {"village": f"{village.name} 没有待编号的农户 / no household waiting for a number"}
         )
+    location_checks.addresses_location_check(user, pending)
     seat = (village.point.x, village.point.y) if village.point else None
     households = [
         numbering.Household(
@@ -782,6 +789,7 @@ def address_case_create(
     elif address.status == LifecycleStatus.ACTIVE and address.certificates.filter(status="valid").exists():
         raise ValidationError({"address": f"{address} 已有有效门牌证，请用补发/换发 / already certified"})
     _guard(user, [address.division.code])
+    location_checks.addresses_location_check(user, [address, replaces])
     config = workflow_config()
     case = AddressCase(
         number=_next_case_number(today),
@@ -836,6 +844,7 @@ def address_case_adjust(
     """The officer sets the number by hand while compiling; it is checked like the engine's."""
     case = _lock_case(case_id, expected_version)
     _guard(user, [case.division.code])
+    location_checks.case_location_check(user, case)
     if case.state != workflow.COMPILE:
         raise ConflictError("只有编制环节可以调整门牌号 / only while compiling", "state")
     address = case.address
@@ -880,6 +889,8 @@ def address_case_transition(
     today = _today(today)
     case = _lock_case(case_id, expected_version)
     _guard(user, [case.division.code])
+    # where the address lies, not only the case's township: on every step, issuing included
+    location_checks.case_location_check(user, case)
     try:
         target = workflow.next_state(case.state, action)
     except workflow.WorkflowError as exc:
@@ -950,6 +961,7 @@ def address_retire(address: Address, *, reason: str, today: dt.date | None = Non
     """注销门牌: the address is retired (never deleted) and its valid certificate cancelled."""
     today = _today(today)
     _guard(user, [address.division.code])
+    location_checks.addresses_location_check(user, [address])
     if address.status == LifecycleStatus.RETIRED:
         raise ConflictError(f"{address} 已注销 / already retired", "state")
     for cert in Certificate.objects.select_for_update().filter(
@@ -1051,6 +1063,7 @@ def certificate_reissue(
     today = _today(today)
     old = _lock_certificate(certificate_id, expected_version)
     _guard(user, [old.address.division.code])
+    location_checks.addresses_location_check(user, [old.address])
     old.status = CertificateStatus.SUPERSEDED
     old.ended_on = today
     old.end_reason = f"{kind}：{reason.strip()}"
@@ -1083,6 +1096,7 @@ def certificate_cancel(
         raise ValidationError({"reason": "请填写注销原因 / the reason is required"})
     cert = _lock_certificate(certificate_id, expected_version)
     _guard(user, [cert.address.division.code])
+    location_checks.addresses_location_check(user, [cert.address])
     cert.status = CertificateStatus.CANCELLED
     cert.ended_on = _today(today)
     cert.end_reason = reason.strip()

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
-from geo_mz.boundaries import derive
+from geo_mz.boundaries import derive, location_checks
 from geo_mz.boundaries import markers as rules
 from geo_mz.boundaries.models import (
     Action,
@@ -468,6 +468,7 @@ def marker_create(
         .get(pk=line_id)
     )
     _guard(user, line.side_codes)
+    location_checks.marker_location_check(user, line, point)
     if line.status == LifecycleStatus.RETIRED:
         raise ConflictError(f"界线 {line.name} 已撤销 / the line is retired", "state")
     if kind not in MarkerKind.values:
@@ -576,6 +577,7 @@ def marker_replace(marker_id: int, *, point: Point, user=None, expected_version:
     successor with the same number and the new position is created (lineage via `previous`)."""
     old = _lock_marker(marker_id, expected_version)
     _guard(user, old.line.side_codes)
+    location_checks.marker_location_check(user, old.line, point)
     old.status = LifecycleStatus.RETIRED
     old.version += 1
     _save(old, user)
@@ -809,6 +811,7 @@ def finding_record(
     offset from the recorded position is computed from the GNSS-measured position."""
     insp = _lock_inspection(inspection_id, expected_version)
     _guard(user, insp.line.side_codes)
+    location_checks.marker_location_check(user, insp.line, measured)
     marker = Marker.objects.get(pk=marker_id)
     if marker.line_id != insp.line_id:
         raise ValidationError(

@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from geo_mz.core.jurisdiction import code_within
-from geo_mz.core.permissions import user_jurisdiction_code
+from geo_mz.core.permissions import require_jurisdiction, require_role, user_jurisdiction_code
 from geo_mz.divisions.models import Division
 from geo_mz.divisions.selectors import TouchedDivision, divisions_touched, divisions_touched_by_rows
 
@@ -86,3 +86,20 @@ def require_location_of_rows(
     touched = divisions_touched_by_rows(queryset, field)
     require_touched_within(user, touched, any_side=any_side)
     return touched
+
+
+def require_edit_at(
+    user,
+    app: str,
+    geoms: GEOSGeometry | Iterable[GEOSGeometry | None],
+    declared_codes: Iterable[str] = (),
+    *,
+    any_side: bool = False,
+) -> None:
+    """Role, then where the location lies (message names the divisions), then the declared divisions:
+    the check an editing service that carries a location starts with. `user=None`: system actor."""
+    if user is None:
+        return
+    require_role(user, app)
+    require_location(user, geoms, any_side=any_side)
+    require_jurisdiction(user, declared_codes, any_side=any_side)

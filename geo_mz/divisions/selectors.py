@@ -177,7 +177,7 @@ cand AS (
             ELSE ST_Intersects(d.geom, core.geom)
         END AS clear
     FROM g
-    JOIN divisions_division d ON ST_Intersects(d.geom, g.geom)
+    JOIN divisions_division d ON ST_DWithin(d.geom, g.geom, CASE WHEN g.dim = 0 THEN %s ELSE 0 END)
     CROSS JOIN LATERAL (
         SELECT CASE
             WHEN g.dim < 2 THEN NULL
@@ -204,9 +204,11 @@ def _most_specific(rows: Iterable[TouchedDivision]) -> list[TouchedDivision]:
     return [d for d in rows if not any(o.code != d.code and code_within(o.code, d.code) for o in rows)]
 
 
-def _touched(source_sql: str, source_params: Sequence[Any], tolerance_m: float) -> list[TouchedDivision]:
+def _touched(
+    source_sql: str, source_params: Sequence[Any], tolerance_m: float, point_tolerance_m: float = 0.0
+) -> list[TouchedDivision]:
     sql = _TOUCH_SQL.format(source=source_sql)
-    params = [*source_params, tolerance_m, tolerance_m, tolerance_m, list(_TOUCH_LEVELS)]
+    params = [*source_params, tolerance_m, point_tolerance_m, tolerance_m, tolerance_m, list(_TOUCH_LEVELS)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [TouchedDivision(code, name, level) for code, name, level in cursor.fetchall()]
@@ -214,12 +216,17 @@ def _touched(source_sql: str, source_params: Sequence[Any], tolerance_m: float) 
 
 
 def divisions_touched(
-    geoms: GEOSGeometry | Iterable[GEOSGeometry | None], *, tolerance_m: float = TOUCH_TOLERANCE_M
+    geoms: GEOSGeometry | Iterable[GEOSGeometry | None],
+    *,
+    tolerance_m: float = TOUCH_TOLERANCE_M,
+    point_tolerance_m: float = 0.0,
 ) -> list[TouchedDivision]:
     """The most specific divisions (townships, or counties where no township polygon covers the place)
     that any of `geoms` lies in, by ST_Intersects against the division polygons (GiST-indexed) in the
     storage CRS. A line crossing two townships touches both; see TOUCH_TOLERANCE_M for the edges.
-    Geometries in another SRID are transformed first. An empty list means: outside every division."""
+    Geometries in another SRID are transformed first. An empty list means: outside every division.
+    `point_tolerance_m` > 0 makes a point touch every division within that distance (boundary markers,
+    which stand on the line itself, touch both sides)."""
     if isinstance(geoms, GEOSGeometry):
         geoms = [geoms]
     blobs = []
@@ -231,7 +238,9 @@ def divisions_touched(
         blobs.append(bytes(geom.ewkb))
     if not blobs:
         return []
-    return _touched("SELECT ST_GeomFromEWKB(b) FROM unnest(%s::bytea[]) AS b", [blobs], tolerance_m)
+    return _touched(
+        "SELECT ST_GeomFromEWKB(b) FROM unnest(%s::bytea[]) AS b", [blobs], tolerance_m, point_tolerance_m
+    )
 
 
 def divisions_touched_by_rows(

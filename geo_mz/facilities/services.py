@@ -21,6 +21,7 @@ from geo_mz.core.errors import ConflictError
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.permissions import require_edit
 from geo_mz.core.tables import RowRejected, cell_date, cell_text, lonlat_cells, row_savepoint, table_rows
+from geo_mz.divisions.jurisdiction import require_edit_at
 from geo_mz.divisions.models import Division, Level
 from geo_mz.facilities.models import Facility, FacilityStatus, FacilityType, Operator
 
@@ -133,7 +134,8 @@ def facility_create(
     if not name.strip():
         raise ValidationError({"name": "名称不能为空 / the name is required"})
     division = fields.pop("division", None) or division_at(point)
-    _guard(user, [division.code])
+    # where the point lies (a caller may also name the division: both are checked)
+    require_edit_at(user, APP, point, [division.code])
     facility = Facility(
         code=code or _next_code(), name=name.strip(), type=ftype, point=point, division=division, **fields
     )
@@ -173,12 +175,12 @@ def facility_update(
     )
     if expected_version is not None and f.version != expected_version:
         raise ConflictError(f"设施 {f.name} 已被他人修改，请刷新 / changed meanwhile", "version")
-    _guard(user, [f.division.code])
+    require_edit_at(user, APP, f.point, [f.division.code])  # where it stands now
     for key, value in fields.items():
         setattr(f, key, value)
     if "point" in fields:
         f.division = division_at(f.point)
-        _guard(user, [f.division.code])
+        require_edit_at(user, APP, f.point, [f.division.code])  # and where it is moved to
     _check(f)
     f.version += 1
     _save(f, user)
