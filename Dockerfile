@@ -6,8 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy \
     PATH=/opt/venv/bin:$PATH
 
+# The runtime part of scripts/setup.sh's package list: GDAL/GEOS/PROJ for GeoDjango, gettext,
+# pg_dump/pg_restore (postgresql-client, for backups) and the CJK TrueType font the PDFs
+# embed (fonts-wqy-microhei). poppler-utils/poppler-data and chromium are for the tests only.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext postgresql-client \
+      fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && pip install --no-cache-dir uv==0.9.5
 

@@ -34,8 +34,16 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- 1. system packages ------------------------------------------------------------------------
+# Installed with --no-install-recommends, so everything used is listed, Recommends included:
+#   gdal-bin        GeoDjango's libgdal/libgeos/libproj; ogr2ogr/ogrinfo (OGC API tests, benchmarks)
+#   gettext         msgfmt for compilemessages
+#   fonts-wqy-microhei  the CJK TrueType font every PDF embeds (geo_mz/core/pdf.py)
+#   poppler-utils + poppler-data  pdftotext/pdffonts/pdfinfo/pdftoppm/pdfimages in the tests;
+#                   poppler-data (only a Recommends) holds the CJK CMaps for PDFs from elsewhere
+#   chromium        the browser tests (Playwright drives the Debian build)
 PACKAGES=(postgresql "postgresql-${PG_VERSION}-postgis-3" "postgresql-${PG_VERSION}-pgrouting" gdal-bin
-          gettext poppler-utils chromium fonts-wqy-microhei python3 python3-venv python3-pip ca-certificates)
+          gettext poppler-utils poppler-data chromium fonts-wqy-microhei python3 python3-venv python3-pip
+          ca-certificates)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
