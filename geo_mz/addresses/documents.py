@@ -45,6 +45,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from geo_mz.core.cells import safe_row, safe_value
 from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
 from geo_mz.placenames.documents import _display_width, _fmt_degrees, format_cn_date
 
@@ -498,8 +499,8 @@ def certificates_register_xlsx(rows: Sequence[Certificate], *, title: str = "门
     widths = [_display_width(h) for h in CERTIFICATE_XLSX_HEADERS]
     for row_idx, c in enumerate(rows, start=2):
         for col_idx, (header, value) in enumerate(
-            zip(CERTIFICATE_XLSX_HEADERS, _certificate_row(c), strict=True), start=1
-        ):
+            zip(CERTIFICATE_XLSX_HEADERS, safe_row(_certificate_row(c)), strict=True), start=1
+        ):  # safe_row: user text never becomes a formula (core/cells.py)
             cell = ws.cell(row=row_idx, column=col_idx, value=value)
             cell.number_format = _NUMBER_FORMATS.get(header, "@")
             widths[col_idx - 1] = max(widths[col_idx - 1], _shown_width(header, value))
@@ -539,7 +540,7 @@ def addresses_xlsx(rows: Iterable[Sequence[Any]], *, title: str = "门牌地址"
 
     def value_cell(header: str, value: Any) -> Any:
         if header not in _NUMBER_FORMATS or value is None:
-            return value
+            return safe_value(value)  # user text never becomes a formula (core/cells.py)
         cell = WriteOnlyCell(ws, value=value)
         cell.number_format = _NUMBER_FORMATS[header]
         return cell

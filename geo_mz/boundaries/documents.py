@@ -50,6 +50,7 @@ from reportlab.platypus import (
 )
 
 from geo_mz.addresses.documents import _sheet_title, _style_header
+from geo_mz.core.cells import safe_row, safe_text
 from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
 from geo_mz.placenames.documents import _display_width, format_cn_date
 
@@ -724,8 +725,8 @@ def marker_table_xlsx(line_name: str, rows: Sequence[MarkerRow], *, title: str =
     widths = [_display_width(h) for h in MARKER_XLSX_HEADERS]
     for row_idx, m in enumerate(rows, start=2):
         for col_idx, (header, value) in enumerate(
-            zip(MARKER_XLSX_HEADERS, _marker_values(m), strict=True), 1
-        ):
+            zip(MARKER_XLSX_HEADERS, safe_row(_marker_values(m)), strict=True), 1
+        ):  # safe_row: user text never becomes a formula (core/cells.py)
             cell = ws.cell(row=row_idx, column=col_idx, value=value)
             if header in _MARKER_FORMATS:
                 cell.number_format = _MARKER_FORMATS[header]
@@ -788,7 +789,7 @@ def findings_template_xlsx(
     _style_header(ws)
 
     for row_idx, number in enumerate(numbers, start=2):
-        cell = ws.cell(row=row_idx, column=1, value=number)
+        cell = ws.cell(row=row_idx, column=1, value=safe_text(number))
         cell.number_format = "@"
         cell.fill = _PREFILLED_FILL
         for col in (4, 5):
@@ -827,13 +828,13 @@ def findings_template_xlsx(
         ("备注", "其他需要说明的情况。"),
     ]
     for label, text in lines:
-        notes.append([label, text])
+        notes.append(safe_row([label, text]))
     if definitions:
         notes.append([])
         notes.append(["状况", "定义"])
         header_row = notes.max_row
         for label, text in definitions:
-            notes.append([label, text])
+            notes.append(safe_row([label, text]))
         for cell in notes[header_row]:
             cell.fill = _PREFILLED_FILL
     for cell in notes["A"]:

@@ -70,6 +70,7 @@ from xml.sax.saxutils import escape as _xml_escape
 import numpy as np
 import shapely
 
+from geo_mz.core.cells import FORMULA_START_REGEX, safe_row, safe_text
 from geo_mz.core.crs import CGCS2000, WGS84
 
 if TYPE_CHECKING:  # pyarrow / pyogrio (GDAL) / openpyxl are imported when a layer is written
@@ -140,8 +141,6 @@ SHAPELY_TYPE_NAMES: Final = (
 )
 _XLSX_ILLEGAL: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _XML_ILLEGAL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
-_CSV_FORMULA_START: Final = r"^[=+\-@]"
-_CSV_HARMLESS: Final = re.compile(r"[+\-]?[\d\s().,\-]*")  # signed numbers, phone numbers
 _FILE_NAME_FORBIDDEN: Final = str.maketrans(dict.fromkeys('<>:"/\\|?*\x00', "_"))
 
 Progress = Callable[[int], None]
@@ -819,7 +818,7 @@ def _write_shp(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str]
         table = io.StringIO()
         writer = csv.writer(table, lineterminator="\r\n")
         writer.writerow(["字段 / field", "DBF 字段名 / DBF name", "类型 / kind"])
-        writer.writerows([f.name, names[f.name], f.kind] for f in ctx.fields)
+        writer.writerows(safe_row([f.name, names[f.name], f.kind]) for f in ctx.fields)
         stem = ctx.layer.translate(_FILE_NAME_FORBIDDEN).strip(" .") or "layer"
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
@@ -867,9 +866,15 @@ def geojson_chunks(
     srid: int = CGCS2000,
     layer: str | None = None,
     progress: Progress | None = None,
+    matched: Callable[[], int | None] | None = None,
 ) -> Iterator[bytes]:
     """An RFC 7946 FeatureCollection as UTF-8 byte chunks: the opening, one chunk per batch, the
     closing -- for a file or an HTTP streaming response.
+
+    With ``matched`` (called after the last batch: how many features the query matched), the closing
+    carries ``"numberMatched"`` and ``"numberReturned"`` (the OGC API members): a streamed response
+    cut off mid-way is then recognisable even where the transport cannot say so -- it is not valid
+    JSON, and a complete one has the two numbers equal.
 
     Geometries are longitude/latitude degrees (``srid`` 4326 or 4490, written unchanged) rounded to
     7 decimals; properties keep the original field names; dates are ISO ``YYYY-MM-DD``; NaN and
@@ -879,23 +884,36 @@ def geojson_chunks(
     fields = _check_fields(fields)
     spec = _geometry_spec(geometry_type)
     _check_lonlat_srid(srid, "GeoJSON")
-    return _geojson_iter(fields, _progress_after_each(_chunks(fields, batches, spec), progress), layer)
+    return _geojson_iter(
+        fields, _progress_after_each(_chunks(fields, batches, spec), progress), layer, matched
+    )
 
 
-def _geojson_iter(fields: list[Field], chunks: Iterable[_Chunk], layer: str | None) -> Iterator[bytes]:
+def _geojson_iter(
+    fields: list[Field],
+    chunks: Iterable[_Chunk],
+    layer: str | None,
+    matched: Callable[[], int | None] | None = None,
+) -> Iterator[bytes]:
     name = "" if layer is None else f'"name":{json.dumps(layer, ensure_ascii=False)},'
     yield ('{"type":"FeatureCollection",' + name + '"features":[\n').encode()
     keys = [json.dumps(f.name, ensure_ascii=False).replace("%", "%%") for f in fields]
     template = '{"type":"Feature","properties":{' + ",".join(f"{k}:%s" for k in keys) + '},"geometry":%s}'
     separator = ""
+    returned = 0
     for chunk in _slices(chunks):
         geometry = ["null" if g is None else g for g in shapely.to_geojson(_rounded(chunk.geometry)).tolist()]
         columns = [_json_tokens(f, chunk.arrays[f.name]) for f in fields]
         features = [template % row for row in zip(*columns, geometry, strict=True)]
+        returned += len(features)
         del columns, geometry
         yield (separator + ",\n".join(features)).encode()
         separator = ",\n"
-    yield b"\n]}\n"
+    if matched is None:
+        yield b"\n]}\n"
+    else:
+        total = matched()
+        yield f'\n],"numberMatched":{returned if total is None else total},"numberReturned":{returned}}}\n'.encode()
 
 
 def _slices(chunks: Iterable[_Chunk], size: int = TEXT_SLICE) -> Iterator[_Chunk]:
@@ -1099,7 +1117,7 @@ def _write_xlsx(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str
     try:
         for chunk in _progress_after_each(ctx.chunks, ctx.progress):
             columns: list[list[Any]] = []
-            as_text: dict[int, list[int]] = {}  # row -> columns to force as text (leading "=")
+            as_text: dict[int, list[int]] = {}  # row -> columns to force as text (formula-like)
             for k, f in enumerate(fields):
                 arr = chunk.arrays[f.name]
                 values = arr.to_pylist()
@@ -1109,7 +1127,11 @@ def _write_xlsx(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str
                     for i in _flagged_rows(arr, pc.greater(pc.utf8_length(arr), XLSX_MAX_CELL_CHARS)):
                         values[i] = values[i][: XLSX_MAX_CELL_CHARS - 1] + "…"
                         cut_text += 1
-                    for i in _flagged_rows(arr, pc.starts_with(arr, "=")):
+                    # user text never becomes a formula: quoted, and typed as text (core/cells.py)
+                    for i in _flagged_rows(arr, pc.match_substring_regex(arr, FORMULA_START_REGEX)):
+                        values[i] = safe_text(values[i])
+                        if len(values[i]) > XLSX_MAX_CELL_CHARS:  # the quote made it one too long
+                            values[i] = values[i][: XLSX_MAX_CELL_CHARS - 1] + "…"
                         as_text.setdefault(int(i), []).append(k)
                 columns.append(values)
             if spec.is_point:
@@ -1181,13 +1203,6 @@ def _write_xlsx(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str
     return count, {f.name: f.name for f in fields}, warnings
 
 
-def _csv_safe(value: str) -> str:
-    """Text Excel would evaluate as a formula gets a leading apostrophe (numbers stay as they are)."""
-    if value.startswith("=") or not _CSV_HARMLESS.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def _write_csv(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str]]:
     import pyarrow.compute as pc
 
@@ -1207,8 +1222,9 @@ def _write_csv(tmp: Path, ctx: _Context) -> tuple[int, dict[str, str], list[str]
                 arr = chunk.arrays[f.name]
                 values = arr.to_pylist()
                 if f.kind == "str" and len(arr):
-                    for i in _flagged_rows(arr, pc.match_substring_regex(arr, _CSV_FORMULA_START)):
-                        values[i] = _csv_safe(values[i])
+                    # user text never becomes a formula (core/cells.py); numeric columns stay numbers
+                    for i in _flagged_rows(arr, pc.match_substring_regex(arr, FORMULA_START_REGEX)):
+                        values[i] = safe_text(values[i])
                 elif f.kind == "bool":
                     values = [None if v is None else ("true" if v else "false") for v in values]
                 columns.append(values)

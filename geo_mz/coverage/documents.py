@@ -52,6 +52,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 
 from geo_mz.addresses.documents import _sheet_title, _style_header
 from geo_mz.boundaries.documents import _fmt_number, _grid_style, _save
+from geo_mz.core.cells import safe_row
 from geo_mz.core.pdf import build_pdf, paragraph_style, paragraph_text, register_cjk_font
 from geo_mz.placenames.documents import _display_width, format_cn_date
 
@@ -826,15 +827,17 @@ def coverage_report_xlsx(r: CoverageReport) -> bytes:
     _style_header(ws)
     for ind in r.indicators:
         ws.append(
-            [
-                ind.label,
-                None if ind.value is None else float(ind.value),
-                ind.unit,
-                ind.norm_text,
-                _MEETS_XLSX[ind.meets],
-                ind.note,
-                ind.key,
-            ]
+            safe_row(  # text never becomes a formula (core/cells.py)
+                [
+                    ind.label,
+                    None if ind.value is None else float(ind.value),
+                    ind.unit,
+                    ind.norm_text,
+                    _MEETS_XLSX[ind.meets],
+                    ind.note,
+                    ind.key,
+                ]
+            )
         )
         row = ws.max_row
         ws.cell(row=row, column=2).number_format = _number_format(ind.value, ind.unit)
@@ -856,7 +859,7 @@ def coverage_report_xlsx(r: CoverageReport) -> bytes:
         for d in r.divisions
     ]
     for values in [*body, ["合计", f"{len(r.divisions)} 个分区", population, covered, share, uncovered]]:
-        ws.append(values)
+        ws.append(safe_row(values))
         for col, fmt in enumerate(formats, start=1):
             if fmt:
                 ws.cell(row=ws.max_row, column=col).number_format = fmt
@@ -883,7 +886,7 @@ def coverage_report_xlsx(r: CoverageReport) -> bytes:
         ),
     ]
     for key, value in meta:
-        ws.append([key, value])
+        ws.append(safe_row([key, value]))
         if isinstance(value, date):
             ws.cell(row=ws.max_row, column=2).number_format = "yyyy-mm-dd"
         ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")

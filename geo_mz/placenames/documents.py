@@ -43,6 +43,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from geo_mz.core.cells import safe_row
 from geo_mz.core.pdf import PDF_PRODUCER, build_pdf, paragraph_style, paragraph_text, register_cjk_font
 
 __all__ = [
@@ -433,7 +434,7 @@ def gazetteer_xlsx(entries: Sequence[NameEntry], *, title: str = "标准地名�
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
     for row_idx, e in enumerate(entries, start=2):
-        values = _xlsx_row(e)
+        values = safe_row(_xlsx_row(e))  # user text never becomes a formula (core/cells.py)
         for col_idx, (header, value) in enumerate(zip(GAZETTEER_XLSX_HEADERS, values, strict=True), start=1):
             cell = ws.cell(row=row_idx, column=col_idx, value=value)
             if header in formats:
@@ -560,5 +561,5 @@ def national_csv(entries: Sequence[NameEntry], *, encoding: str = "utf-8-sig") -
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(NATIONAL_CSV_FIELDS)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)  # user text never becomes a formula (core/cells.py)
     return buf.getvalue().encode(encoding)

@@ -366,6 +366,28 @@ def test_given_batches_when_geojson_chunks_then_bytes_that_parse_as_one_document
     assert json.loads(b"".join(geojson_chunks(FIELDS, []))) == {"type": "FeatureCollection", "features": []}
 
 
+def test_given_matched_when_geojson_chunks_then_the_closing_says_how_many_and_a_cut_stream_is_not_json() -> (
+    None
+):
+    """A streamed download ends with numberMatched/numberReturned; one whose source fails mid-way
+    never reaches that closing, so the client can tell it is incomplete."""
+    doc = json.loads(b"".join(geojson_chunks(FIELDS, batches(), geometry_type="Point", matched=lambda: 7)))
+    assert (doc["numberMatched"], doc["numberReturned"], len(doc["features"])) == (7, 7, 7)
+
+    def failing():
+        it = iter(batches())
+        yield next(it)
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    received = b""
+    with pytest.raises(ConnectionError):
+        for chunk in geojson_chunks(FIELDS, failing(), geometry_type="Point", matched=lambda: 7):
+            received += chunk
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(received)
+    assert b"numberReturned" not in received
+
+
 def test_given_polygon_with_clockwise_shell_when_geojson_then_counter_clockwise(tmp_path: Path) -> None:
     cw = shapely.Polygon([(0, 0), (0, 1), (1, 1), (1, 0)])
     assert not cw.exterior.is_ccw
@@ -500,7 +522,7 @@ def test_given_polygons_when_xlsx_then_wkt_column_cut_at_the_cell_limit(
     assert [c.value for c in ws[1]] == ["名称", "几何(WKT)"]
     assert shapely.from_wkt(ws["B2"].value).equals(small)
     assert len(ws["B3"].value) == 60 and ws["B3"].value.endswith(exporting.WKT_TRUNCATED)
-    assert ws["A3"].value == formula and ws["A3"].data_type == "s"  # text, not a formula
+    assert ws["A3"].value == "'" + formula and ws["A3"].data_type == "s"  # quoted text, not a formula
     assert result.warnings and "1 个几何" in result.warnings[0]
 
 
@@ -529,16 +551,33 @@ def test_given_point_layer_when_csv_then_utf8_bom_and_lonlat_columns(tmp_path: P
     assert rows[3][1:3] == ["", ""]  # nulls
 
 
-def test_given_formula_like_text_when_csv_then_neutralised_but_numbers_kept(tmp_path: Path) -> None:
-    values = ["=1+1", "@SUM(A1)", "-cmd|' /C calc'!A0", "+86 138 0000 0000", "-5", "-"]
-    batch = Batch({"备注": values}, shapely.points(np.zeros((len(values), 2))))
+def test_given_formula_like_text_when_csv_then_quoted_but_numbers_kept(tmp_path: Path) -> None:
+    # OWASP CSV injection: every text starting with = + - @ tab CR is quoted, even "-5" typed as text
+    values = ["=1+1", "@SUM(A1)", "-cmd|' /C calc'!A0", "+86 138 0000 0000", "-5", "-", "\t=1", "甲"]
+    numbers = [-1.5] * len(values)
+    batch = Batch({"备注": values, "高程": numbers}, shapely.points(np.zeros((len(values), 2))))
 
     result = layer_write(
-        tmp_path / "x.csv", "csv", layer="x", fields=[Field("备注")], batches=[batch], geometry_type="Point"
+        tmp_path / "x.csv",
+        "csv",
+        layer="x",
+        fields=[Field("备注"), Field("高程", "float")],
+        batches=[batch],
+        geometry_type="Point",
     )
 
-    got = [r[0] for r in csv.reader(io.StringIO(result.path.read_text(encoding="utf-8-sig")))][1:]
-    assert got == ["'=1+1", "'@SUM(A1)", "'-cmd|' /C calc'!A0", "+86 138 0000 0000", "-5", "-"]
+    rows = list(csv.reader(io.StringIO(result.path.read_text(encoding="utf-8-sig"))))[1:]
+    assert [r[0] for r in rows] == [
+        "'=1+1",
+        "'@SUM(A1)",
+        "'-cmd|' /C calc'!A0",
+        "'+86 138 0000 0000",
+        "'-5",
+        "'-",
+        "'\t=1",
+        "甲",
+    ]
+    assert {r[1] for r in rows} == {"-1.5"}  # a numeric column stays a number
 
 
 def test_given_gbk_when_csv_then_gbk_bytes_without_bom_and_unencodable_refused(tmp_path: Path) -> None:

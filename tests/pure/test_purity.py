@@ -36,6 +36,7 @@ PURE_MODULES = [
     "geo_mz.addresses.parse",
     "geo_mz.addresses.parse_tokens",
     "geo_mz.core.limits",
+    "geo_mz.core.cells",
     "geo_mz.addresses.documents",
     "geo_mz.addresses.workflow",
     "geo_mz.coverage.engine",
