@@ -202,7 +202,12 @@ def job_json(job: Job, request) -> dict[str, Any]:
     }
 
 
-@extend_schema(request=ExportRequestSerializer, responses={202: dict}, operation_id="exports_create_list")
+@extend_schema(
+    methods=["GET"], responses={200: dict}, operation_id="exports_list", description="the user's export jobs"
+)
+@extend_schema(
+    methods=["POST"], request=ExportRequestSerializer, responses={202: dict}, operation_id="exports_create"
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated])
 def exports(request):
@@ -245,6 +250,8 @@ def export_detail(request, pk: int):
 @permission_classes([IsAuthenticated])
 def export_download(request, pk: int):
     job = _own_job(request, pk)
+    if job.created_by_id != request.user.pk:  # the file goes to its requester only, staff included
+        raise exceptions.NotFound("没有这个导出任务 / no such export job")
     if job.status != "done" or not job.file:
         raise exceptions.NotFound("导出尚未完成 / the export is not finished")
     fmt = job.params.get("format", "gpkg")
@@ -263,11 +270,17 @@ def export_download(request, pk: int):
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def export_geojson(request, collection: str):
-    """A whole layer as one GeoJSON FeatureCollection, streamed as it is read (CGCS2000 lon/lat)."""
+    """A whole layer as one GeoJSON FeatureCollection, streamed as it is read (CGCS2000 lon/lat).
+    It ends with `numberMatched` and `numberReturned` (counted in the same snapshot): a download cut
+    off by a lost connection is not valid JSON, and a complete one has the two equal."""
     q = _parse(collection, "geojson", "UTF-8", request.query_params.dict(), request.user)
     c = q.collection
-    response = StreamingHttpResponse(
-        exporting.geojson_chunks(layer_fields(c), layer_batches(q)), content_type=FORMATS["geojson"][1]
+    counted: list[int] = []
+    chunks = exporting.geojson_chunks(
+        layer_fields(c),
+        layer_batches(q, on_total=counted.append),
+        matched=lambda: counted[0] if counted else None,
     )
+    response = StreamingHttpResponse(chunks, content_type=FORMATS["geojson"][1])
     response["Content-Disposition"] = f'attachment; filename="{_download_name(c.id, "geojson")}"'
     return response

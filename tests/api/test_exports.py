@@ -152,6 +152,7 @@ def test_streamed_geojson_is_the_whole_layer(planner):
     doc = json.loads(b"".join(r.streaming_content))
     assert doc["type"] == "FeatureCollection"
     assert len(doc["features"]) == NamedFeature.objects.filter(kind__is_road=True).count()
+    assert doc["numberMatched"] == doc["numberReturned"] == len(doc["features"])  # complete-download marker
     lon, lat = np.array(doc["features"][0]["geometry"]["coordinates"][0][0])
     assert 113 < lon < 115 and 29 < lat < 31  # lon/lat order
 
