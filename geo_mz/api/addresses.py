@@ -678,6 +678,7 @@ class CertificateViewSet(viewsets.ViewSet):
         return Response(certificate_payload(cert, request))
 
 
+@extend_schema(responses={200: dict, 404: dict})  # 404 carries found/valid too, not the error shape
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def certificate_verify(request, token: str):

@@ -656,6 +656,7 @@ class InspectionViewSet(viewsets.ViewSet):
         )
         return Response(_inspection_detail(self._get(pk), request.user))
 
+    @extend_schema(request=None, responses={201: dict})
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def correct(self, request, pk=None):
         new = services.inspection_correct(int(pk), user=request.user)
