@@ -14,12 +14,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 
 from geo_mz.addresses import bulk, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, Certificate
 from geo_mz.core import crs, visibility
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.importing import ImportReport
+from geo_mz.core.limits import InputTooLong
 from geo_mz.core.models import Job, JobStatus
 from geo_mz.placenames.models import NamedFeature
 from geo_mz.web.placename_views import _error_text, _map_config
@@ -43,6 +45,9 @@ def address_home(request):
     if query:
         try:
             parsed, matches = selectors.address_search(query)
+        except InputTooLong as exc:  # bounded work (issue 14)
+            limit = {"limit": exc.limit, "length": exc.length}
+            error = gettext("不能超过 %(limit)d 个字符（现有 %(length)d 个）") % limit
         except ValueError as exc:
             error = str(exc)
     roads = (
@@ -279,14 +284,17 @@ def addresses_import(request):
         upload = request.FILES["file"]
         dry_run = request.POST.get("commit") != "1"
         coordinate_system = request.POST.get("coordinate_system", "wgs84")
-        if request.POST.get("background") == "1" or upload.size > bulk.BACKGROUND_UPLOAD_BYTES:
-            job = bulk.import_job_submit(
+        try:
+            if request.POST.get("background") == "1" or upload.size > bulk.BACKGROUND_UPLOAD_BYTES:
+                job = bulk.import_job_submit(
+                    upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
+                )
+                return redirect(f"{request.path}?job={job.pk}")
+            report = importers.addresses_import_upload(
                 upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
             )
-            return redirect(f"{request.path}?job={job.pk}")
-        report = importers.addresses_import_upload(
-            upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
-        )
+        except ValidationError as exc:  # the upload refused by size or content (core.upload_files)
+            messages.error(request, "；".join(exc.messages))
     elif request.GET.get("job", "").isdigit():
         job = Job.objects.filter(pk=int(request.GET["job"]), kind=bulk.JOB_KIND).first()
         if job is None or (job.created_by_id != request.user.pk and not request.user.is_staff):

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from geo_mz.core.errors import ConflictError
+from geo_mz.core.limits import MAX_NAME_CHARS
 from geo_mz.core.permissions import user_jurisdiction_code
 from geo_mz.divisions.models import Division, Level
 from geo_mz.placenames import importers, selectors, services, workflow
@@ -55,7 +56,12 @@ def _error_text(exc: Exception) -> str:
 @login_required
 def placename_home(request):
     query = request.GET.get("q", "")
-    results = selectors.placename_search(query, include_retired=True) if query else []
+    results = []
+    if len(query) > MAX_NAME_CHARS:  # bounded work (issue 14): say so instead of searching
+        limit = {"limit": MAX_NAME_CHARS, "length": len(query)}
+        messages.error(request, _("不能超过 %(limit)d 个字符（现有 %(length)d 个）") % limit)
+    elif query:
+        results = selectors.placename_search(query, include_retired=True)
     queue = selectors.case_queue(request.user)
     return render(
         request,
@@ -255,6 +261,8 @@ def names_import(request):
                 )
             except PermissionDenied as exc:
                 error = str(exc)
+            except ValidationError as exc:  # the upload refused by size or content
+                error = "；".join(exc.messages)
     else:
         form = NamesImportForm()
     return render(request, "placenames/import.html", {"form": form, "report": report, "error": error})
