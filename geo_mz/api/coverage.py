@@ -21,6 +21,7 @@ from geo_mz.api import imports, params
 from geo_mz.api.placenames import _lonlat
 from geo_mz.core import crs, import_jobs
 from geo_mz.core.csp_policy import nonce_tags
+from geo_mz.core.limits import MAX_TEXT_CHARS
 from geo_mz.core.permissions import require_role
 from geo_mz.core.upload_files import saved_upload
 from geo_mz.coverage import reports
@@ -126,7 +127,7 @@ class FacilityWriteSerializer(serializers.Serializer):
     area_mu = serializers.FloatField(required=False, allow_null=True, min_value=0)
     star_rating = serializers.IntegerField(required=False, allow_null=True)
     radius_m = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    address = serializers.CharField(required=False, allow_blank=True)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
     version = serializers.IntegerField(required=False)
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from geo_mz.core.db import import_finish
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.importing import ImportReport, RowResult
+from geo_mz.core.limits import MAX_TEXT_CHARS
 from geo_mz.core.permissions import require_edit
 from geo_mz.core.tables import RowRejected, cell_date, cell_text, lonlat_cells, row_savepoint, table_rows
 from geo_mz.divisions.jurisdiction import require_edit_at
@@ -29,6 +30,7 @@ APP = "facilities"
 TYPES_FILE = Path(__file__).with_name("facility_types.json")
 CAPACITY_FIELDS = ("beds", "nursing_beds", "plots_total", "plots_used", "places", "star_rating", "radius_m")
 FLOAT_FIELDS = ("area_mu", "area_m2")
+FACILITY_NAME_MAX_CHARS: int = Facility._meta.get_field("name").max_length  # 120
 
 
 def _guard(user, codes) -> None:
@@ -280,6 +282,8 @@ def facilities_import(
                 row.error("类型", "未知设施类型 / unknown facility type", values.get("type"))
             if not name:
                 row.error("名称", "不能为空 / required")
+            elif len(name) > FACILITY_NAME_MAX_CHARS:  # the column's width: a row error, not a 500
+                row.error("名称", f"不能超过 {FACILITY_NAME_MAX_CHARS} 个字符 / too long", name[:20] + "…")
             if code and code in seen:
                 row.error("设施编码", f"与第 {seen[code]} 行重复 / duplicates row {seen[code]}", code)
             if code:
@@ -295,6 +299,10 @@ def facilities_import(
             for f in FLOAT_FIELDS:
                 fields[f] = _int_cell(row, COLUMNS[f][0], values.get(f), as_float=True)
             fields["address"] = cell_text(values.get("address"))
+            if len(fields["address"]) > MAX_TEXT_CHARS:
+                row.error(
+                    "地址", f"不能超过 {MAX_TEXT_CHARS} 个字符 / too long", fields["address"][:20] + "…"
+                )
             point = lonlat_cells(row, values, coordinate_system, srid=settings.GEO_MZ_SRID)
             if row.errors:
                 continue

@@ -27,6 +27,7 @@ from django.db import transaction
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.importing import ImportReport, RowResult
+from geo_mz.core.limits import MAX_NAME_CHARS
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.core.tables import RowRejected as _RowRejected
 from geo_mz.core.tables import cell_date as _date
@@ -311,6 +312,8 @@ def placenames_import_table(
     kinds = {k.code: k for k in FeatureKind.objects.all()}
     seen: dict[tuple[str, str], int] = {}
     with transaction.atomic():
+        # the rows are checked against the names in force: no approval may write one meanwhile
+        services.names_lock(settings.GEO_MZ_COUNTY_CODE)
         for offset, values in enumerate(rows, start=2):
             get = {f: (values[i] if i < len(values) else None) for f, i in columns.items()}
             name = _text(get.get("name"))
@@ -323,6 +326,12 @@ def placenames_import_table(
             division_code = row.code
             if not division_code:
                 row.error("所属行政区划代码", "不能为空 / required")
+            if len(name) > MAX_NAME_CHARS:  # bounded work for the rule engine (issue 14)
+                row.error(
+                    "标准名称",
+                    f"不能超过 {MAX_NAME_CHARS} 个字符 / at most {MAX_NAME_CHARS}",
+                    name[:20] + "…",
+                )
             key = (name, division_code[:6])
             if name and key in seen:
                 row.error("标准名称", f"与第 {seen[key]} 行重名 / duplicate of row {seen[key]}", name)

@@ -129,3 +129,60 @@ def test_given_case_item_name_over_the_limit_when_case_created_then_400_and_noth
     errors = response.json()["errors"]
     assert "items" in errors and "50" in str(errors["items"]), errors
     assert NamingCase.objects.count() == before
+
+
+def test_given_name_over_the_limit_in_a_name_import_when_checked_then_row_error_not_engine_work(
+    tmp_path,
+) -> None:
+    from geo_mz.placenames import importers
+
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "标准名称,类别,所属行政区划代码,经度,纬度\n"
+        f"{'行长重乐' * 250}路,道路,421281002,113.91,29.73\n"  # 1,001 characters
+        "鹭栖路,道路,421281002,113.91,29.73\n",
+        encoding="utf-8",
+    )
+
+    started = time.perf_counter()
+    report = importers.placenames_import_table(path, dry_run=True)
+    elapsed = time.perf_counter() - started
+
+    long_row = next(r for r in report.rows if r.row == 2)
+    assert [e.field for e in long_row.errors] == ["标准名称"] and "50" in long_row.errors[0].message
+    assert not next(r for r in report.rows if r.row == 3).errors
+    assert elapsed < 5.0  # the 1,001-character name never reaches the homophone keys (14 s before)
+
+
+def test_given_long_facility_name_or_address_when_imported_then_row_errors_not_a_server_error(
+    tmp_path, make_user
+) -> None:
+    from geo_mz.facilities import services as facilities
+
+    path = tmp_path / "facilities.csv"
+    path.write_text(
+        "设施编码,名称,类型,地址,经度,纬度\n"
+        f"T9101,{'长' * 121},养老机构,人民路1号,113.885,29.718\n"
+        f"T9102,试点养老院,养老机构,{'路' * (MAX_TEXT_CHARS + 1)},113.885,29.718\n",
+        encoding="utf-8",
+    )
+
+    report = facilities.facilities_import(path, dry_run=False, user=make_user(roles.ADMIN))
+
+    fields = {r.row: [e.field for e in r.errors] for r in report.rows}
+    assert fields == {2: ["名称"], 3: ["地址"]}
+    assert not report.committed
+
+
+def test_given_facility_address_over_the_limit_when_created_then_400_not_500(make_user) -> None:
+    client = APIClient()
+    client.force_authenticate(make_user(roles.ADMIN))
+
+    response = client.post(
+        "/api/facilities/",
+        {"type": "nursing_home", "name": "试点养老院", "lon": 113.885, "lat": 29.718, "address": "路" * 201},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert "address" in response.json()["errors"]
