@@ -27,7 +27,7 @@ def _lonlat(point):
 def test_workbench_preview_then_commit(officer, ew_road, entrance):
     a = entrance(ew_road, 30, 12)
     entrance(ew_road, 40, -12)
-    preview = APIClient().get(f"/api/addresses/roads/{ew_road.code}/numbering/").json()
+    preview = officer.get(f"/api/addresses/roads/{ew_road.code}/numbering/").json()
     assert preview["pending"] == 2 and preview["odd_side"] in (1, -1)
     props = {f["properties"]["id"]: f["properties"] for f in preview["features"]["features"]}
     assert props[a.pk]["odd"] is True and props[a.pk]["status"] == "new"
@@ -92,12 +92,12 @@ def test_search_and_reverse(officer, ew_road, entrance):
     a = entrance(ew_road, 30, 12)
     services.road_numbering_commit(ew_road.pk)
     a.refresh_from_db()
-    body = APIClient().get("/api/addresses/search/", {"q": f"鹭栖路{a.number}号"}).json()
+    body = officer.get("/api/addresses/search/", {"q": f"鹭栖路{a.number}号"}).json()
     assert body["results"][0]["properties"]["code"] == a.code and body["results"][0]["score"] > 0.8
     lon, lat = _lonlat(a.point)
-    body = APIClient().get("/api/addresses/reverse/", {"lon": lon, "lat": lat}).json()
+    body = officer.get("/api/addresses/reverse/", {"lon": lon, "lat": lat}).json()
     assert body["results"][0]["properties"]["code"] == a.code and body["road"]["name"] == "鹭栖路"
-    bad = APIClient().get("/api/addresses/reverse/", {"lon": lat, "lat": lon})
+    bad = officer.get("/api/addresses/reverse/", {"lon": lat, "lat": lon})
     assert bad.status_code == 400
 
 

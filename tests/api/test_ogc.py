@@ -381,7 +381,9 @@ def test_addresses_need_a_user_or_a_token(make_user):
 
 
 def test_public_collections_are_configurable(settings):
-    settings.GEO_MZ_OGC_PUBLIC = ["addresses", "facilities"]
+    # addresses follow GEO_MZ_ADDRESSES_PUBLIC (tiles, REST and exports too), not this list
+    settings.GEO_MZ_OGC_PUBLIC = ["facilities"]
+    settings.GEO_MZ_ADDRESSES_PUBLIC = True
     c = APIClient()
     assert {col["id"] for col in c.get("/ogc/collections").json()["collections"]} == {
         "addresses",

@@ -21,6 +21,13 @@ from geo_mz.api import tiles
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _addresses_public(settings):
+    """These tests are about building and caching tiles, read by an anonymous client; who may read the
+    addresses layer (GEO_MZ_ADDRESSES_PUBLIC, off by default) is tests/api/test_personal_data.py's."""
+    settings.GEO_MZ_ADDRESSES_PUBLIC = True
+
 EDGE = 1e-6  # tile units: points closer than this to an edge may land on either side
 DECODE = {"y_coord_down": True}
 

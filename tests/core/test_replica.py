@@ -144,7 +144,8 @@ def test_tiles_and_tilejson_run_on_the_replica(replica):
     assert _sql(on_default, "ST_AsMVT", "core_tile_change", "ST_Extent", "facilities_facility") == []
 
 
-def test_clustered_address_tiles_read_the_grid_on_the_replica(replica):
+def test_clustered_address_tiles_read_the_grid_on_the_replica(replica, settings):
+    settings.GEO_MZ_ADDRESSES_PUBLIC = True  # anonymous client
     tiles.changes_compact()  # versions stay; no compaction (a write, on default) during the request
     client = Client()
     with capture_both() as (on_replica, on_default):
