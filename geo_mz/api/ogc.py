@@ -25,9 +25,10 @@ out (the standard makes it optional), so a page of a million-row layer never wai
 Page queries run with JIT and parallel plans off: they are short index scans, for which PostgreSQL's
 worker start-up and compilation cost more than they save (measured: 87 → 21 ms for a bbox count).
 
-Permissions: the collections in ``settings.GEO_MZ_OGC_PUBLIC`` are anonymous; the others (by default
-``addresses``) need a signed-in user (session) or an API token (``Authorization: Token …``). Collections a
-request may not read are left out of /collections and answer 401. Addresses never carry personal data.
+Permissions: the collections in ``settings.GEO_MZ_OGC_PUBLIC`` are anonymous, except ``addresses``, which
+follows ``settings.GEO_MZ_ADDRESSES_PUBLIC`` like tiles, REST and exports; the others need a signed-in
+user (session) or an API token (``Authorization: Token …``). Collections a request may not read are left
+out of /collections and answer 401. Addresses never carry personal data.
 """
 
 from __future__ import annotations
