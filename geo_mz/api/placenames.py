@@ -180,8 +180,11 @@ class NamedFeatureViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter(
-            "q", str, required=True, description="汉字、全拼或首字母，如 中山 / zhongshan / zsl"
+        params.str_param(
+            "q",
+            max_length=MAX_NAME_CHARS,
+            required=True,
+            description="汉字、全拼或首字母，如 中山 / zhongshan / zsl",
         ),
         params.division_code_param("within"),
         params.bool_param("retired", "include retired names (曾用名)"),
@@ -287,8 +290,12 @@ def placename_check(request):
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("name", str, required=True),
-        OpenApiParameter("reading", str, description="space-separated toneless syllables, one per character"),
+        params.str_param("name", max_length=MAX_NAME_CHARS, required=True),
+        params.str_param(
+            "reading",
+            max_length=MAX_READING_CHARS,
+            description="space-separated toneless syllables, one per character",
+        ),
         OpenApiParameter("kind", str),
     ],
     responses={200: dict},
