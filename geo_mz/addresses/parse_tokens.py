@@ -24,8 +24,8 @@ A unit word followed by a road or division word belongs to a name (``二号路``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+import re
+from typing import Final, NamedTuple
 
 __all__ = [
     "CN_NUMERAL_CHARS",
@@ -63,10 +63,13 @@ _CN: Final = frozenset(CN_NUMERAL_CHARS)
 _NUMERALS: Final = _DIGITS | _CN
 _ASCII_LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _STEM_SET: Final = frozenset(STEMS)
+_UNIT_FIRST: Final = frozenset(word[0] for word in UNIT_WORDS)
+_DIGIT_RUN: Final = re.compile(r"[0-9]+")
+_CN_RUN: Final = re.compile(f"[{CN_NUMERAL_CHARS}]+")
+_NUMERAL_RUN: Final = re.compile(f"[0-9{CN_NUMERAL_CHARS}]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One number token: ``text == tail[start:end]``; absent parts are ``None``.
 
     ``triple`` is (building, unit, room) digits; ``bad`` marks an unreadable number and
@@ -97,20 +100,17 @@ class _Scanner:
     def __init__(self, s: str) -> None:
         n = len(s)
         self.s, self.n = s, n
-        # x_end[i] = end of the maximal run of x starting at i (i itself when s[i] is not x);
-        # one extra slot so that x_end[n] == n.
-        digit_end = list(range(n + 1))
-        cn_end = list(range(n + 1))
-        numeral_end = list(range(n + 1))
-        for i in range(n - 1, -1, -1):
-            ch = s[i]
-            if ch in _DIGITS:
-                digit_end[i] = digit_end[i + 1]
-            if ch in _CN:
-                cn_end[i] = cn_end[i + 1]
-            if ch in _NUMERALS:
-                numeral_end[i] = numeral_end[i + 1]
-        self.digit_end, self.cn_end, self.numeral_end = digit_end, cn_end, numeral_end
+        # x_end[i] = end of the maximal run of x starting at i (i itself when s[i] is not x); one
+        # extra slot so that x_end[n] == n. Runs are found by simple character-class regexes (no
+        # backtracking) and filled by slice assignment: O(n) in C rather than a Python loop.
+        ends = []
+        for run in (_DIGIT_RUN, _CN_RUN, _NUMERAL_RUN):
+            end = list(range(n + 1))
+            for m in run.finditer(s):
+                a, b = m.span()
+                end[a:b] = [b] * (b - a)
+            ends.append(end)
+        self.digit_end, self.cn_end, self.numeral_end = ends
 
     def char(self, i: int) -> str:
         return self.s[i] if i < self.n else ""
@@ -118,6 +118,8 @@ class _Scanner:
     def unit(self, i: int) -> str | None:
         """The unit word at ``i`` that is not followed by a name word, else ``None``."""
         s = self.s
+        if self.char(i) not in _UNIT_FIRST:
+            return None
         for word in UNIT_WORDS:
             if s.startswith(word, i) and not s.startswith(NAMES_AFTER_UNIT, i + len(word)):
                 return word
@@ -128,6 +130,8 @@ class _Scanner:
 
         ``(unit, end)``; ``None`` when a unit word starts at ``i`` but belongs to a name (``号路``).
         """
+        if self.char(i) not in _UNIT_FIRST:
+            return None, i
         word = self.unit(i)
         if word is not None:
             return word, i + len(word)
@@ -270,8 +274,28 @@ def tail_tokens(tail: str) -> list[Token]:
     scanner = _Scanner(tail)
     tokens: list[Token] = []
     pos, n = 0, len(tail)
+    # Where a "bad" token failed at p, it fails at every later start inside the same run of numerals
+    # (same continuation, fewer Chinese numerals), so the run is not tried again: this keeps a long
+    # run of numerals at O(1) per character.
+    bad_dead_until = 0
     while pos < n:
-        token = scanner.at_triple(pos) or scanner.at_bad(pos) or scanner.at_number(pos)
+        ch = tail[pos]
+        token: Token | None = None
+        if ch in _DIGITS:  # the three kinds, in the order the old expression tried them
+            token = scanner.at_triple(pos)
+            if token is None and pos >= bad_dead_until:
+                token = scanner.at_bad(pos)
+                if token is None:
+                    bad_dead_until = scanner.numeral_end[pos]
+            if token is None:
+                token = scanner.at_number(pos)
+        elif ch in _CN:  # only a "bad" token starts with a Chinese numeral
+            if pos >= bad_dead_until:
+                token = scanner.at_bad(pos)
+                if token is None:
+                    bad_dead_until = scanner.numeral_end[pos]
+        elif ch in _STEM_SET:  # only a number token starts with a stem (甲15号)
+            token = scanner.at_number(pos)
         if token is None:
             pos += 1
         else:

@@ -574,8 +574,10 @@ _ADVERSARIAL = {
 
 
 @pytest.mark.parametrize("shape", sorted(_ADVERSARIAL))
-def test_given_10000_adversarial_characters_when_tokenised_and_normalised_then_fast(shape: str) -> None:
-    # a guard against catastrophic backtracking with a generous margin, not a benchmark
+def test_given_10000_adversarial_characters_when_tokenised_and_normalised_then_linear(shape: str) -> None:
+    # Below the 200-character guard of parse_address, but the engines themselves must stay linear:
+    # the old expression took 20 s for 800 numerals, so 10,000 would take hours. ~10-60 ms here;
+    # the bound is generous because the test machine is shared.
     text = _ADVERSARIAL[shape]
     assert len(text) >= 10_000
 
@@ -583,7 +585,7 @@ def test_given_10000_adversarial_characters_when_tokenised_and_normalised_then_f
     tail_tokens(normalize(text))
     elapsed = time.perf_counter() - started
 
-    assert elapsed < 0.1, f"{shape}: {elapsed:.3f} s"
+    assert elapsed < 0.5, f"{shape}: {elapsed:.3f} s"
 
 
 @pytest.mark.parametrize("shape", sorted(_ADVERSARIAL))
