@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # NUL bytes in path, query or text body: 400 before any view (PostgreSQL text cannot hold them)
     "geo_mz.api.nul_bytes.RefuseNulBytesMiddleware",
+    # a declared body over GEO_MZ_IMPORT_MAX_MB: 413 before Django spools the upload to disk
+    "geo_mz.core.upload_files.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

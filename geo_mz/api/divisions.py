@@ -153,7 +153,9 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
         issues = selectors.division_topology_check(division.code, tolerance_m=tolerance, min_area_m2=min_area)
         return Response({"code": division.code, "tolerance_m": tolerance, "issues": issues})
 
-    @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={200: dict, 400: dict})
+    @extend_schema(
+        request={"multipart/form-data": ImportSerializer}, responses={200: dict, 202: dict, 400: dict}
+    )
     @action(
         detail=False,
         methods=["post"],

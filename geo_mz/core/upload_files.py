@@ -13,6 +13,7 @@ GEO_MZ_ZIP_MAX_RATIO (per entry, 200), GEO_MZ_IMAGE_MAX_PIXELS (50,000,000).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -183,6 +184,10 @@ def photo_map(files: Any, *, field: str = "photos") -> dict[str, bytes]:
     when a photo is stored. Call it only after the permission check."""
     out: dict[str, bytes] = {}
     per_file = upload_max_bytes()
+    limits = zip_limits()
+    # photos are held in memory: an archive of them may inflate to the import limit, not the disk one
+    in_memory = dataclasses.replace(limits, max_total_bytes=min(limits.max_total_bytes, import_max_bytes()))
+    total = 0
     for f in files:
         head = f.read(4)
         f.seek(0)
@@ -191,13 +196,20 @@ def photo_map(files: Any, *, field: str = "photos") -> dict[str, bytes]:
             try:
                 out.update(
                     uploads.zip_read_members(
-                        f, zip_limits(), field=field, max_member_bytes=per_file, suffixes=PHOTO_SUFFIXES
+                        f, in_memory, field=field, max_member_bytes=per_file, suffixes=PHOTO_SUFFIXES
                     )
                 )
             except UploadError as exc:
                 raise UploadRejected(exc) from exc
         else:
             out[Path(f.name).name] = read_upload(f, field=field)
+        total = sum(len(v) for v in out.values())
+        if total > import_max_bytes():  # many photos, each under the limit, still have to fit
+            raise UploadRejected(
+                UploadError(
+                    field, "照片总量超过导入上限 / the photos exceed the import limit", too_large=True
+                )
+            )
     return out
 
 
@@ -208,3 +220,31 @@ def protect(response: Any) -> Any:
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+class RequestSizeLimitMiddleware:
+    """413 before the body is read when a request declares more than GEO_MZ_IMPORT_MAX_MB (+1 MB
+    for the multipart envelope and form fields). Django would otherwise stream any upload to a temp
+    file first (DATA_UPLOAD_MAX_MEMORY_SIZE does not count files); the per-kind limits then apply
+    in the views. Without a Content-Length, Django reads no body at all."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        limit = import_max_bytes() + MB
+        if declared > limit:
+            from django.http import JsonResponse
+
+            message = (
+                f"请求过大（{declared / MB:.0f} MB），上限 {limit / MB:.0f} MB / "
+                f"the request is too large ({declared / MB:.0f} MB; the limit is {limit / MB:.0f} MB)"
+            )
+            return JsonResponse(
+                {"detail": message, "errors": {"file": [message]}, "code": "too_large"}, status=413
+            )
+        return self.get_response(request)

@@ -30,12 +30,16 @@ from geo_mz.core.upload_files import protect
 
 
 def app_readable(user, app: str) -> bool:
-    """May `user` read the files of `app`? Its editing roles, 只读 viewers and admins may."""
+    """May `user` read the files of `app`? Its editing roles, 只读 viewers and admins may; a user
+    with no role reads no file."""
     if not user.is_authenticated:
         return False
     if is_admin(user):
         return True
-    allowed = {*roles.EDIT_ROLES.get(app, (roles.ADMIN,)), roles.VIEWER}
+    if app == "*":  # shared by every app (decision documents): any role
+        allowed = set(roles.ALL_ROLES)
+    else:
+        allowed = {*roles.EDIT_ROLES.get(app, (roles.ADMIN,)), roles.VIEWER}
     return bool(user_roles(user) & allowed)
 
 
@@ -60,7 +64,7 @@ def _model(path: str) -> Callable[[], type[Model]]:
 
 KINDS: dict[str, FileKind] = {
     "job": FileKind(_model("core.Job"), "file", None, lambda j: j.file_name),
-    "decision": FileKind(_model("core.DecisionDocument"), "file", "placenames", lambda d: d.number),
+    "decision": FileKind(_model("core.DecisionDocument"), "file", "*", lambda d: d.number),
     "attachment": FileKind(_model("placenames.CaseAttachment"), "file", "placenames", lambda a: a.title),
     "sign-photo": FileKind(_model("placenames.RoadSign"), "photo", "placenames", lambda s: s.code),
     "marker-photo": FileKind(_model("boundaries.MarkerPhoto"), "file", "boundaries", lambda p: p.caption),

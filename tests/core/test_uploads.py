@@ -297,7 +297,9 @@ def test_case_attachment_html_and_svg_refused_pdf_stored_under_generated_name(ma
     assert att.file.name.endswith(".pdf") and "r.html" not in att.file.name
     url = r.json()["attachments"][0]["url"]
     assert url == f"/files/attachment/{att.pk}/"
-    got = c.get(url)
+    browser = APIClient()
+    browser.force_login(officer)  # /files/ is a Django view: a session, not a DRF token
+    got = browser.get(url)
     assert got.status_code == 200 and got["Content-Type"] == "application/pdf"
     assert got["Content-Disposition"].startswith("attachment")
     assert quote("评估报告.pdf") in got["Content-Disposition"]
@@ -475,3 +477,54 @@ def test_large_facility_import_runs_as_a_background_job(make_user, settings, tmp
     # only its submitter can follow it
     assert _client(planner).get(f"/api/import-jobs/{job.pk}/").status_code == 200
     assert _client(make_user(roles.PLANNER)).get(f"/api/import-jobs/{job.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_case_page_links_attachments_through_files_and_refuses_html_upload(make_user):
+    from django.test import Client
+
+    from tests.placenames.test_cases import _new_case
+
+    officer = make_user(roles.PLACENAME_OFFICER, jurisdiction_code="421281")
+    case = _new_case(officer)
+    c = Client()
+    c.force_login(officer)
+    page = f"/placenames/cases/{case.pk}/"
+    r = c.post(
+        page,
+        {
+            "op": "attach",
+            "kind": "other",
+            "title": "x",
+            "file": SimpleUploadedFile("x.html", b"<html>" + SCRIPT),
+        },
+        follow=True,
+    )
+    assert r.status_code == 200 and "不允许" in r.content.decode()
+    assert not case.attachments.exists()
+    r = c.post(
+        page,
+        {"op": "attach", "kind": "other", "title": "图", "file": SimpleUploadedFile("p.svg", _png())},
+        follow=True,
+    )
+    att = case.attachments.get()
+    html = r.content.decode()
+    assert f'href="/files/attachment/{att.pk}/"' in html and "/media/" not in html
+    assert att.file.name.endswith(".png")
+
+
+@pytest.mark.django_db
+def test_request_declaring_more_than_the_import_limit_is_413_before_the_body_is_read(make_user, settings):
+    settings.GEO_MZ_IMPORT_MAX_MB = 1
+    c = APIClient()
+    c.force_login(make_user(roles.ADMIN))
+    # Given a body that claims 5 MB (the test client would send it; the server must not read it)
+    r = c.generic(
+        "POST",
+        "/api/facilities/import/",
+        b"x" * 10,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(5 * MB),
+    )
+    assert r.status_code == 413
+    assert "请求过大" in r.json()["detail"]
