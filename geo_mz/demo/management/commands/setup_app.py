@@ -6,9 +6,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from geo_mz.core.staticfiles import static_collect_for_production
+
 
 class Command(BaseCommand):
-    help = "migrate, collect static files (production only), create roles, and optionally load the demo."
+    help = "migrate, collect static files (with the production manifest), create roles, and optionally load the demo."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -19,8 +21,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         # whitenoise looks for STATIC_ROOT even when DEBUG serves static files from the apps.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-        if not settings.DEBUG:  # with DEBUG on, runserver serves static files from the apps directly
-            call_command("collectstatic", interactive=False, verbosity=0)
+        # Always with the production storage: a later start with DJANGO_DEBUG=0 needs the manifest.
+        static_collect_for_production()
         call_command("roles_sync")
         from geo_mz.placenames.services import feature_kinds_ensure
 
