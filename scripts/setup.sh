@@ -53,6 +53,8 @@ if [ "${GEO_MZ_SKIP_APT:-0}" != "1" ] && [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+elif [ ${#missing[@]} -gt 0 ]; then
+  log "GEO_MZ_SKIP_APT=1: not installing the missing packages ${missing[*]} (tests that use them will fail)"
 else
   log "system packages present"
 fi
