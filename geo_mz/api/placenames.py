@@ -25,7 +25,12 @@ from geo_mz.api.params import query_division_code
 from geo_mz.api.personal import scoped
 from geo_mz.api.text_params import text_param
 from geo_mz.core import crs
-from geo_mz.core.limits import MAX_NAME_CHARS, MAX_READING_CHARS
+from geo_mz.core.limits import (
+    MAX_GENERIC_CHARS,
+    MAX_NAME_CHARS,
+    MAX_READING_CHARS,
+    MAX_SPECIFIC_CHARS,
+)
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.placenames import documents, importers, romanize, selectors, services, workflow
 from geo_mz.placenames.models import CaseKind, NamedFeature, NamingCase, PlaceName, RoadSegment, RoadSign
@@ -226,8 +231,8 @@ class CheckSerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_NAME_CHARS)
     division_code = serializers.CharField()
     kind = serializers.CharField(default="road")
-    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
-    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SPECIFIC_CHARS)
+    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_GENERIC_CHARS)
     reading = serializers.CharField(required=False, allow_blank=True, max_length=MAX_READING_CHARS)
     road_class = serializers.CharField(required=False, allow_blank=True)
     width_m = serializers.FloatField(required=False, allow_null=True, min_value=0.1)
@@ -509,8 +514,8 @@ class CaseItemSerializer(serializers.Serializer):
         required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_NAME_CHARS
     )
     kind = serializers.CharField(default="road")
-    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
-    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NAME_CHARS)
+    specific = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SPECIFIC_CHARS)
+    generic = serializers.CharField(required=False, allow_blank=True, max_length=MAX_GENERIC_CHARS)
     reading = serializers.CharField(required=False, allow_blank=True, max_length=MAX_READING_CHARS)
     romanization = serializers.CharField(read_only=True)
     feature_code = serializers.CharField(required=False, allow_blank=True)

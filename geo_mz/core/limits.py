@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "MAX_GENERIC_CHARS",
     "MAX_NAME_CHARS",
     "MAX_READING_CHARS",
+    "MAX_SPECIFIC_CHARS",
     "MAX_TEXT_CHARS",
     "InputTooLong",
     "ensure_length",
@@ -28,8 +30,11 @@ MAX_NAME_CHARS: Final = 50
 #: An address, an address query, and other short free text that the engines read (facility
 #: names, descriptions of a place).
 MAX_TEXT_CHARS: Final = 200
-#: An officer's pinyin reading of a name: 50 syllables of at most 6 letters plus separators.
-MAX_READING_CHARS: Final = MAX_NAME_CHARS * 7
+#: A name's 专名 and 通名 on their own (the register's columns: ``PlaceName.specific``/``generic``).
+MAX_SPECIFIC_CHARS: Final = 40
+MAX_GENERIC_CHARS: Final = 20
+#: An officer's pinyin reading of a name (space-separated syllables): the reading columns' width.
+MAX_READING_CHARS: Final = 200
 
 
 class InputTooLong(ValueError):
