@@ -474,7 +474,7 @@ def gazetteer_xlsx(entries: Sequence[NameEntry], *, title: str = "标准地名�
         ("生成程序", PDF_PRODUCER),
     ]
     for r in rows:
-        notes.append(list(r))
+        notes.append(safe_row(r))
     for cell in notes["A"]:
         cell.font = header_font
     notes.column_dimensions["A"].width = 18
