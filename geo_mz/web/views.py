@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from geo_mz.core import import_jobs
+from geo_mz.core import import_jobs, visibility
 from geo_mz.core.basemap import basemap_config
 from geo_mz.core.permissions import require_role
 from geo_mz.divisions import services as division_services
@@ -29,6 +29,7 @@ def map_page(request):
         {
             "county": county,
             "counts": counts,
+            "addresses_readable": visibility.addresses_readable(request.user),
             "map_config": {
                 "basemap": basemap_config(),
                 "countyCode": settings.GEO_MZ_COUNTY_CODE,

@@ -42,3 +42,5 @@ def test_map_page_draws_divisions_and_stays_local(live_server, demo_county, page
     hosts = {urlparse(url).hostname for url in requested if not url.startswith("data:")}
     assert hosts <= {"localhost", "127.0.0.1"}, hosts
     assert not errors, errors
+    # and, anonymous with GEO_MZ_ADDRESSES_PUBLIC off (the default), no house-number tile was asked for
+    assert not [url for url in requested if "/tiles/addresses/" in url]

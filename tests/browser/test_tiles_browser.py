@@ -49,7 +49,10 @@ def _wait_for_tiles(page, zoom: int):
     page.wait_for_timeout(300)  # one more animation frame for the canvases
 
 
-def test_map_draws_house_numbers_from_vector_tiles_while_panning_and_zooming(live_server, demo_county, page):
+def test_map_draws_house_numbers_from_vector_tiles_while_panning_and_zooming(
+    live_server, demo_county, page, settings
+):
+    settings.GEO_MZ_ADDRESSES_PUBLIC = True  # the anonymous map shows house numbers only when public
     lon, lat, code, codes = _town_centre()
     requested: list[str] = []
     tile_status: dict[str, int] = {}

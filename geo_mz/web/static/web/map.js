@@ -136,7 +136,8 @@
       `<table>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("")}</table>`;
   }
   function addAddressTiles() {
-    if (!L.VectorGrid || !mapEl.dataset.tilesBase) return null;
+    // data-addresses="0": house numbers are for signed-in users (GEO_MZ_ADDRESSES_PUBLIC off)
+    if (!L.VectorGrid || !mapEl.dataset.tilesBase || mapEl.dataset.addresses === "0") return null;
     const pane = map.createPane("addressTiles");
     pane.style.zIndex = 450;
     pane.style.pointerEvents = "none";
