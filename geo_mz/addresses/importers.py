@@ -28,7 +28,7 @@ from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
-from geo_mz.core.permissions import require_role
+from geo_mz.core.permissions import SYSTEM, require_role
 from geo_mz.core.tables import (
     RowRejected,
     cell_date,
@@ -481,9 +481,10 @@ def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
                 status=LifecycleStatus.ACTIVE,
                 code=p["compound_id"],
                 synthetic=True,
+                user=SYSTEM,
             )
             placename_services.name_register(
-                feature, name=p["name"], decision=None, valid_from=dt.date(2010, 1, 1)
+                feature, name=p["name"], decision=None, valid_from=dt.date(2010, 1, 1), user=SYSTEM
             )
             compound_features[p["compound_id"]] = feature
         buildings = []
@@ -503,7 +504,9 @@ def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
             building_by_id[b.code] = b
         Building.objects.bulk_create(buildings)
         for feature in compound_features.values():
-            services.compound_number(feature.pk, with_rooms=True, today=dt.date(2015, 6, 1), synthetic=True)
+            services.compound_number(
+                feature.pk, with_rooms=True, today=dt.date(2015, 6, 1), synthetic=True, user=SYSTEM
+            )
 
         # 2. road entrances with their building footprints, numbered road by road
         entrances = _geojson(demo_dir / "chibi_address_entrances.geojson")
@@ -541,7 +544,7 @@ def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
         Address.objects.bulk_create(rows, batch_size=2000)
         entrance_address = {f["properties"]["entrance_id"]: a for f, a in zip(entrances, rows, strict=True)}
         for road_id in sorted({f["properties"]["road_id"] for f in entrances}):
-            services.road_numbering_commit(roads[road_id].pk, today=dt.date(2012, 3, 1))
+            services.road_numbering_commit(roads[road_id].pk, today=dt.date(2012, 3, 1), user=SYSTEM)
 
         # 3. rural households; the finished campaigns are numbered village by village
         households = _geojson(demo_dir / "chibi_rural_households.geojson")
@@ -566,7 +569,7 @@ def demo_addresses_import(demo_dir: Path, *, today=None) -> ImportReport:
             {f["properties"]["village_code"] for f in households if f["properties"]["campaign"] == "done"}
         )
         for k, code in enumerate(done_villages):
-            services.village_number(code, today=dt.date(2024, 3 + k, 15))
+            services.village_number(code, today=dt.date(2024, 3 + k, 15), user=SYSTEM)
         for code in sorted({f["properties"]["village_code"] for f in households} - set(done_villages)):
             VillageCampaign.objects.get_or_create(
                 village=villages[code], defaults={"started_on": dt.date(2026, 9, 1)}

@@ -24,6 +24,7 @@ from geo_mz.core.db import import_finish
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.importing import ImportReport, RowResult
 from geo_mz.core.models import LifecycleStatus
+from geo_mz.core.permissions import SYSTEM
 from geo_mz.core.tables import cell_text, column_map, read_table, row_savepoint
 
 FINDING_COLUMNS = {
@@ -359,7 +360,7 @@ def demo_boundaries_import(*, today: dt.date | None = None) -> ImportReport:
             return report
         for level, synthetic in ((LineLevel.COUNTY, False), (LineLevel.TOWNSHIP, True)):
             run = services.lines_derive(level, around_code=county)
-            counts = services.lines_store(run, synthetic=synthetic)
+            counts = services.lines_store(run, synthetic=synthetic, user=SYSTEM)
             report.rows.append(
                 RowResult(row=len(report.rows) + 1, code=level, name=str(counts), action="create")
             )
@@ -367,7 +368,7 @@ def demo_boundaries_import(*, today: dt.date | None = None) -> ImportReport:
             if line.name in DEMO_AGREEMENTS:
                 line.agreement_no, line.agreement_date, line.approving_authority = DEMO_AGREEMENTS[line.name]
                 line.save()
-            for m in services.markers_place(line.pk, spacing_m=3000.0, synthetic=True):
+            for m in services.markers_place(line.pk, spacing_m=3000.0, synthetic=True, user=SYSTEM):
                 m.bearings = demo_bearings(m.number)
                 m.location_text = f"{line.name}第{m.seq}号界桩处（合成位置）"
                 m.elevation_m = round(random.Random(m.number).uniform(25, 320), 2)

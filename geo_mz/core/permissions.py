@@ -13,6 +13,12 @@ from geo_mz.core.jurisdiction import code_within
 
 User = AbstractBaseUser | AnonymousUser
 
+# The actor of genuine system jobs: the demo loader and management commands run by the operator on
+# the server. Services take `user=SYSTEM` there and skip the role and jurisdiction checks. Request
+# paths (web, API, admin actions) always pass the signed-in user, including to the services they call
+# on the user's behalf (e.g. approval creating the feature), so every check runs.
+SYSTEM = None
+
 
 def user_roles(user: User) -> set[str]:
     if not user.is_authenticated:

@@ -119,3 +119,23 @@ def test_api_refuses_an_entrance_in_another_township(make_user):
     )
     assert response.status_code == 403, response.content
     assert "赤马港街道" in response.json()["detail"]
+
+
+def test_web_case_step_by_another_township_is_refused_with_the_township_name(client, make_user):
+    county = _officer(make_user, COUNTY)
+    case = services.address_case_create(
+        owner="赵六",
+        point=_point(*IN_CHIMAGANG),
+        village=_village_of(PUQI),
+        group="四组",
+        today=DAY0,
+        user=county,
+    )
+    client.force_login(_officer(make_user, PUQI))
+    response = client.post(
+        f"/addresses/cases/{case.pk}/", {"action": "accept", "expected_version": case.version}, follow=True
+    )
+    assert response.status_code == 200
+    assert "赤马港街道" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == "application"
