@@ -195,3 +195,30 @@ def test_given_facility_address_over_the_limit_when_created_then_400_not_500(mak
 
     assert response.status_code == 400, response.content
     assert "address" in response.json()["errors"]
+
+
+def test_given_formula_like_text_when_gazetteer_downloaded_then_text_not_formula(make_road) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from geo_mz.placenames.models import PlaceName
+
+    payload = "=cmd|' /C calc'!A0"
+    feature = make_road("鹭栖路")
+    # 地名含义 is free text typed by an officer; names themselves must be Chinese characters
+    PlaceName.objects.filter(feature=feature).update(meaning=payload)
+    client = APIClient()
+
+    xlsx = client.get("/api/placenames/gazetteer.xlsx")
+    text = client.get("/api/placenames/gazetteer.csv").content.decode("utf-8-sig")
+
+    assert xlsx.status_code == 200, xlsx.content
+    cells = [
+        c for ws in load_workbook(io.BytesIO(xlsx.content)).worksheets for row in ws.iter_rows() for c in row
+    ]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert "'" + payload in [c.value for c in cells]
+    values = [v for row in csv.reader(io.StringIO(text, newline="")) for v in row]
+    assert "'" + payload in values and payload not in values
