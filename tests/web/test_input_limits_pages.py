@@ -3,13 +3,12 @@ unbounded work."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 
 from geo_mz.core import roles
 from geo_mz.core.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS
+from tests.timing import best_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +24,7 @@ def test_given_10000_character_query_when_search_page_then_message_not_error(
     client.force_login(make_user(roles.ADMIN))
     client.get(path)  # warm up templates
 
-    started = time.perf_counter()
-    response = client.get(path, {"q": HUGE})
-    elapsed = time.perf_counter() - started
+    response, elapsed = best_of(lambda: client.get(path, {"q": HUGE}))
 
     assert response.status_code == 200
     assert f"不能超过 {limit} 个字符" in response.content.decode()
