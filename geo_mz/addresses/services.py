@@ -337,12 +337,20 @@ def _entrance(address: Address) -> numbering.Entrance:
     )
 
 
-def _road_addresses(feature: NamedFeature, pending_ids: Iterable[int] | None = None) -> list[Address]:
-    """Active numbers on the road plus its pending entrances (all, or those in `pending_ids`)."""
+def _road_addresses(
+    feature: NamedFeature, pending_ids: Iterable[int] | None = None, *, case_entrances: bool = False
+) -> list[Address]:
+    """Active numbers on the road plus its pending entrances (all, or those in `pending_ids`).
+
+    An entrance in an open house-number case belongs to that case's workflow (its number is compiled
+    and reviewed there): road numbering does not see it, so a road commit can never overwrite a
+    reviewed number. Only the case's own issuing step passes `case_entrances=True`."""
     qs = Address.objects.filter(feature=feature, kind=AddressKind.ROAD)
     pending = Q(status=LifecycleStatus.PROPOSED)
     if pending_ids is not None:
         pending &= Q(pk__in=list(pending_ids))
+    if not case_entrances:
+        pending &= ~Q(pk__in=AddressCase.objects.filter(state__in=workflow.OPEN_STATES).values("address_id"))
     return list(qs.filter(Q(status=LifecycleStatus.ACTIVE) | pending).select_related("division"))
 
 
@@ -536,10 +544,12 @@ def road_numbering_commit(
         )
     location_checks.feature_location_check(user, feature)
     location_checks.addresses_location_check(user, pending)
-    stale = set(parsed) - {a.pk for a in pending}
+    stale = (set(parsed) | (pending_ids or set())) - {a.pk for a in pending}
     if stale:
         raise ConflictError(
-            f"门口 {sorted(stale)} 已不在待编号状态（可能已被他人编号），请刷新 / no longer pending", "stale"
+            f"门口 {sorted(stale)} 已不在待编号状态（可能已被他人编号，或属于办理中的门牌案件），请刷新 / "
+            "no longer pending, or in an open house-number case",
+            "stale",
         )
     _, result = _run_engine(feature, addresses, adjustments=parsed)
     return _apply_road_result(feature, result, pending, today=today, decision=decision, user=user)
@@ -818,7 +828,7 @@ def _compile(case: AddressCase) -> None:
     if address.status == LifecycleStatus.ACTIVE or address.kind != AddressKind.ROAD:
         case.findings = []
         return
-    addresses = _road_addresses(address.feature, pending_ids=[address.pk])
+    addresses = _road_addresses(address.feature, pending_ids=[address.pk], case_entrances=True)
     adjustments = {address.pk: (address.number, address.suffix)} if address.number else None
     _, result = _run_engine(address.feature, addresses, adjustments=adjustments)
     assignment = result.by_key()[str(address.pk)]
@@ -920,12 +930,30 @@ def address_case_transition(
 
 
 def _issue_case(case: AddressCase, *, today: dt.date, decision: DecisionDocument | None, user) -> None:
-    address = case.address
+    reviewed = case.address
+    if reviewed.kind == AddressKind.ROAD and reviewed.feature_id:
+        # serialise with other numbering on the road first, then work on what is there now
+        NamedFeature.objects.select_for_update().filter(pk=reviewed.feature_id).first()
+    # re-read under the lock: the number issued must be the one review approved
+    address = (
+        Address.objects.select_for_update(of=("self",))
+        .select_related("feature", "division")
+        .get(pk=reviewed.pk)
+    )
+    if (address.status, address.number, address.suffix) != (
+        reviewed.status,
+        reviewed.number,
+        reviewed.suffix,
+    ):
+        raise ConflictError(
+            f"门牌 {reviewed.label or reviewed.code} 在审核后已被他人更改（现为 {address.label or address.status}），"
+            "未发证；请退回编制重新核对 / the reviewed number changed meanwhile",
+            "changed",
+        )
+    case.address = address
     if address.status == LifecycleStatus.PROPOSED:
         if address.kind == AddressKind.ROAD:
-            # serialise with other numbering on the road, then recheck against the current numbers
-            NamedFeature.objects.select_for_update().filter(pk=address.feature_id).first()
-            addresses = _road_addresses(address.feature, pending_ids=[address.pk])
+            addresses = _road_addresses(address.feature, pending_ids=[address.pk], case_entrances=True)
             _, result = _run_engine(
                 address.feature, addresses, adjustments={address.pk: (address.number, address.suffix)}
             )

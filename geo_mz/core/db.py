@@ -177,3 +177,14 @@ def psycopg_conninfo(alias: str = DEFAULT_DB_ALIAS) -> dict:
     info = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"]}
     info.update({key.lower(): s[key] for key in ("HOST", "PORT") if s.get(key)})
     return info
+
+
+def advisory_xact_lock(namespace: str, key: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Take a PostgreSQL transaction-level advisory lock on (`namespace`, `key`); it is released when
+    the surrounding transaction ends. For rules no single row or constraint can hold (a county-wide
+    "no two active names alike" check runs in Python over many rows): every writer that checks and
+    then writes takes the same lock first, so the second one checks after the first has committed."""
+    if not connections[using].in_atomic_block:
+        raise RuntimeError("advisory_xact_lock needs a transaction (transaction.atomic)")
+    with connections[using].cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", [namespace, key])

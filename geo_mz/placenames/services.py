@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from geo_mz.core.db import prefer_indexes
+from geo_mz.core.db import advisory_xact_lock, prefer_indexes
 from geo_mz.core.errors import ConflictError
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
@@ -223,8 +223,20 @@ def _apply_search_fields(record: PlaceName) -> None:
         setattr(record, key, value)
 
 
+def names_lock(division_code: str) -> None:
+    """Serialise every writer of names in one county (approvals, registrations, imports) for the rest
+    of the transaction. The county-wide rules (不得重名, homophones, near-duplicates) are checked in
+    Python over many rows, so no row lock or constraint can hold them: two approvals in two townships
+    that each check first and then write would both pass (write skew). With this lock taken before the
+    check, the second approval checks against the first one's committed name. Names are written a few
+    times a day, so one lock per county costs nothing."""
+    advisory_xact_lock("placenames.names", (division_code or "")[:6])
+
+
+@transaction.atomic
 def placename_save(record: PlaceName, user=None) -> PlaceName:
     """Save a name record with its search columns and audit user."""
+    names_lock(record.feature.division.code if record.feature.division_id else "")
     _apply_search_fields(record)
     if user is not None:
         record._history_user = user
@@ -399,9 +411,7 @@ def _last_number(model, field: str, prefix: str) -> int:
 
 
 def _next_feature_code(prefix: str = "F") -> str:
-    number = next_serial(
-        f"feature:{prefix}", start_after=lambda: _last_number(NamedFeature, "code", prefix)
-    )
+    number = next_serial(f"feature:{prefix}", start_after=lambda: _last_number(NamedFeature, "code", prefix))
     return f"{prefix}{number:06d}"
 
 
@@ -939,7 +949,9 @@ def _effect_approve(case: NamingCase, *, user, today: dt.date, payload: dict, **
                 for k in [*missing, *([] if decided_on else ["decided_on"])]
             }
         )
-    # Another case may have taken a name meanwhile: check again before anything is written.
+    # Another case may have taken a name meanwhile: check again before anything is written, holding
+    # the county's names lock so that no other approval can write between this check and our write.
+    names_lock(case.division.code)
     items = list(case.items.select_related("kind", "feature").prefetch_related("segments"))
     _recheck_items(case, items)
     errors = _case_errors(case)

@@ -168,3 +168,55 @@ def test_a_certificate_reissued_twice_at_once_is_reissued_once(django_db_blocker
             C.objects.filter(address__feature=road).update(replaces=None)
             C.objects.filter(address__feature=road).delete()
             _cleanup(road)
+
+
+def test_a_road_commit_racing_five_case_issuances_never_changes_a_reviewed_number(django_db_blocker):
+    """Entrances in open house-number cases belong to their cases: a road commit at the same moment
+    numbers only the other pending entrances, each certificate carries the number review approved,
+    and no active number is ever changed in place (before: 4 of 5 reviewed numbers overwritten)."""
+    from geo_mz.addresses import services
+    from geo_mz.addresses.models import Address, AddressCase, Certificate
+    from tests.addresses.conftest import offset_point
+
+    with django_db_blocker.unblock():
+        road = _setup_road()
+        try:
+            cases = []
+            for i in range(5):
+                case = services.address_case_create(
+                    owner=f"并发户{i}",
+                    point=offset_point(road, 120 + i * 40, 12 if i % 2 else -12),
+                    feature=road,
+                )
+                services.address_case_transition(case.pk, "accept")
+                cases.append(services.address_case_transition(case.pk, "submit"))
+            reviewed = {c.pk: (c.address.number, c.address.suffix) for c in cases}
+            assert all(n for n, _ in reviewed.values())
+            plain = [
+                services.entrance_add(kind="road", point=offset_point(road, 140 + i * 40, 12), feature=road)
+                for i in range(3)
+            ]
+
+            def act(i: int):
+                if i == 0:
+                    return services.road_numbering_commit(road.pk)
+                return services.address_case_transition(cases[i - 1].pk, "issue")
+
+            outcomes = _run_parallel(act, 6)
+            assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+            committed = next(o for o in outcomes if isinstance(o, list))
+            assert {a.pk for a in committed} == {p.pk for p in plain}  # the cases' entrances untouched
+            for case in AddressCase.objects.filter(pk__in=reviewed).select_related("address"):
+                assert (case.address.number, case.address.suffix) == reviewed[case.pk]
+                assert case.address.status == "active" and case.state == "issued"
+                cert = Certificate.objects.get(case=case)
+                assert cert.address_id == case.address_id
+            # history: once a number is active it never changes in place
+            for address in Address.objects.filter(feature=road):
+                rows = list(address.history.order_by("history_date", "history_id"))
+                active = [(h.number, h.suffix) for h in rows if h.status == "active"]
+                assert len(set(active)) <= 1, (address.pk, active)
+        finally:
+            Certificate.objects.filter(address__feature=road).delete()
+            AddressCase.objects.filter(address__feature=road).delete()
+            _cleanup(road)

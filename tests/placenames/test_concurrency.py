@@ -92,3 +92,95 @@ def _no_leftovers(django_db_blocker):
 
     with django_db_blocker.unblock():
         assert not NamingCase.objects.filter(title="并发测试路命名").exists()
+
+
+def _ready_case(services, division, name: str, day: dt.date):
+    """A new-road case in `division`, through notice, ready for approval (committed)."""
+    from django.conf import settings
+    from django.contrib.gis.geos import LineString
+
+    inner = division.geom.point_on_surface
+    line = LineString((inner.x - 15, inner.y), (inner.x + 15, inner.y), srid=settings.GEO_MZ_SRID)
+    case = services.naming_case_create(
+        kind="new",
+        division_code=division.code,
+        title="并发重名测试",
+        applicant="测试",
+        items=[{"name": name, "geom": line}],
+        today=day,
+    )
+    services.naming_case_transition(case.pk, "accept", today=day)
+    services.naming_case_transition(case.pk, "start_notice", today=day)
+    return services.naming_case_transition(case.pk, "submit", today=day + dt.timedelta(days=10))
+
+
+def test_eight_townships_approving_the_same_new_name_at_once_give_one_name(django_db_blocker):
+    """不得重名 under concurrency: eight cases in eight townships propose the same road name and are
+    approved at the same moment on eight connections. Exactly one wins; seven get a clear refusal
+    naming the duplicate (before the county lock, 2–5 duplicates were approved)."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection, connections
+
+    from geo_mz.core.models import DecisionDocument, LifecycleStatus
+    from geo_mz.divisions.models import Division, Level
+    from geo_mz.placenames import services
+    from geo_mz.placenames.models import NamedFeature, NamingCase, PlaceName
+    from tests.placenames.test_cases import DAY0
+
+    name = "同名并发测试路"
+    with django_db_blocker.unblock():
+        services.feature_kinds_ensure()
+        towns = list(Division.objects.filter(level=Level.TOWNSHIP, geom__isnull=False).order_by("code")[:8])
+        assert len(towns) == 8
+        cases = []
+        try:
+            cases = [_ready_case(services, town, name, DAY0) for town in towns]
+            barrier = threading.Barrier(len(cases))
+            outcomes: list[object] = []
+
+            def approve(case, i: int) -> None:
+                try:
+                    barrier.wait()
+                    services.naming_case_transition(
+                        case.pk,
+                        "approve",
+                        today=DAY0 + dt.timedelta(days=12),
+                        payload={
+                            "decision_number": f"重名并发〔2026〕{i}号",
+                            "decided_on": DAY0 + dt.timedelta(days=12),
+                            "approving_body": "赤壁市人民政府",
+                        },
+                    )
+                    outcomes.append("ok")
+                except ValidationError as exc:
+                    outcomes.append(exc)
+                finally:
+                    connections.close_all()
+
+            threads = [threading.Thread(target=approve, args=(c, i)) for i, c in enumerate(cases)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            assert outcomes.count("ok") == 1, outcomes
+            refusals = [o for o in outcomes if isinstance(o, ValidationError)]
+            assert len(refusals) == 7
+            assert all(name in str(r) for r in refusals)
+            live = PlaceName.objects.filter(name=name).exclude(status=LifecycleStatus.RETIRED)
+            assert live.count() == 1
+        finally:
+            ids = [c.pk for c in cases]
+            names = list(PlaceName.objects.filter(case_id__in=ids))
+            features = {n.feature_id for n in names} | {
+                i.feature_id
+                for c in NamingCase.objects.filter(pk__in=ids)
+                for i in c.items.all()
+                if i.feature_id
+            }
+            for c in NamingCase.objects.filter(pk__in=ids):
+                c.items.update(result_name=None, feature=None)
+            PlaceName.objects.filter(pk__in=[n.pk for n in names]).delete()
+            NamingCase.objects.filter(pk__in=ids).delete()
+            NamedFeature.objects.filter(pk__in=features).delete()
+            DecisionDocument.objects.filter(number__startswith="重名并发").delete()
+            connection.close()
