@@ -10,6 +10,13 @@ GEO_MZ_SRID             storage CRS, a CGCS2000 3-degree Gauss-Krüger zone (dem
 DJANGO_SECRET_KEY       required when DJANGO_DEBUG=0
 DJANGO_DEBUG            1 (local default) / 0
 DJANGO_ALLOWED_HOSTS    comma-separated, default 127.0.0.1,localhost
+DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_SSL_REDIRECT, DJANGO_SECURE_HSTS_SECONDS (+ _INCLUDE_SUBDOMAINS,
+_PRELOAD), DJANGO_SECURE_PROXY_SSL_HEADER ("HTTP_X_FORWARDED_PROTO,https"), DJANGO_SESSION_COOKIE_SECURE,
+DJANGO_CSRF_COOKIE_SECURE (default on when DJANGO_DEBUG=0), DJANGO_SECURE_REFERRER_POLICY: HTTPS and headers
+GEO_MZ_LOGIN_FAILURE_LIMIT  failed logins per username + client IP before a lockout (default 5)
+GEO_MZ_LOGIN_COOLOFF_MINUTES  lockout duration (default 15); GEO_MZ_LOGIN_THROTTLE=0 turns lockouts off
+GEO_MZ_TOKEN_RATE       POST /api/auth/token/ requests per client IP (default 30/min)
+GEO_MZ_PROXY_COUNT      trusted reverse proxies in front of the app (client IP from X-Forwarded-For; default 0)
 GEO_MZ_BASEMAP          none (default, works offline) | osm | tianditu
 GEO_MZ_TIANDITU_KEY     Tianditu browser key, needed for GEO_MZ_BASEMAP=tianditu
 GEO_MZ_OSM_TILE_URL     tile URL template for GEO_MZ_BASEMAP=osm (default: tile.openstreetmap.org)
