@@ -184,3 +184,66 @@ def test_eight_townships_approving_the_same_new_name_at_once_give_one_name(djang
             NamedFeature.objects.filter(pk__in=features).delete()
             DecisionDocument.objects.filter(number__startswith="重名并发").delete()
             connection.close()
+
+
+def test_twenty_concurrent_case_creations_through_the_api_all_succeed(django_db_blocker):
+    """20 officers file a naming case at the same moment: 20 × 201 with 20 different case numbers
+    (MAX()+1 numbering gave 12 × 500)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, connections
+    from rest_framework.test import APIClient
+
+    from geo_mz.core import roles
+    from geo_mz.core.services import user_create
+    from geo_mz.placenames.models import NamingCase
+
+    line = {"type": "LineString", "coordinates": [[113.930, 29.740], [113.936, 29.741]]}
+    with django_db_blocker.unblock():
+        user = user_create(
+            "concurrent_officer",
+            password="pw-Test-12345",
+            role=roles.PLACENAME_OFFICER,
+            jurisdiction_code="421281",
+        )
+        barrier = threading.Barrier(20)
+        responses: list[object] = []
+        lock = threading.Lock()
+
+        def create(i: int) -> None:
+            try:
+                client = APIClient()
+                client.force_authenticate(user)
+                barrier.wait()
+                r = client.post(
+                    "/api/naming-cases/",
+                    {
+                        "kind": "new",
+                        "division_code": "421281002",
+                        "title": "并发创建测试",
+                        "applicant": "测试",
+                        "items": [
+                            {
+                                "name": f"并发创建{'甲乙丙丁戊己庚辛壬癸'[i % 10]}{'东西'[i // 10]}路",
+                                "geometry": line,
+                            }
+                        ],
+                    },
+                    format="json",
+                )
+                with lock:
+                    responses.append((r.status_code, r.json()))
+            finally:
+                connections.close_all()
+
+        try:
+            threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            assert [code for code, _ in responses] == [201] * 20, [b for c, b in responses if c != 201][:2]
+            assert len({body["number"] for _, body in responses}) == 20
+        finally:
+            NamingCase.objects.filter(title="并发创建测试").delete()
+            get_user_model().objects.filter(username="concurrent_officer").delete()
+            connection.close()
