@@ -34,6 +34,7 @@ from geo_mz.addresses.models import (
 )
 from geo_mz.core import crs
 from geo_mz.core.errors import ConflictError
+from geo_mz.core.limits import MAX_TEXT_CHARS
 from geo_mz.core.models import DecisionDocument, LifecycleStatus
 from geo_mz.core.permissions import require_edit
 from geo_mz.core.sequences import next_serial
@@ -781,6 +782,10 @@ def address_case_create(
     today = _today(today)
     if not owner.strip():
         raise ValidationError({"owner": "请填写权利人/申请人 / the owner is required"})
+    if len(previous_address) > MAX_TEXT_CHARS:  # the web form has no serializer in front of it
+        raise ValidationError(
+            {"previous_address": f"不能超过 {MAX_TEXT_CHARS} 个字符 / at most {MAX_TEXT_CHARS} characters"}
+        )
     if kind == AddressCaseKind.CHANGE:
         if replaces is None or replaces.status != LifecycleStatus.ACTIVE:
             raise ValidationError({"replaces": "变更须指定一个现行门牌 / a change needs an active address"})

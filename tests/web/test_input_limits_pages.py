@@ -29,3 +29,27 @@ def test_given_10000_character_query_when_search_page_then_message_not_error(
     assert response.status_code == 200
     assert f"不能超过 {limit} 个字符" in response.content.decode()
     assert elapsed < 1.0, f"{elapsed:.3f} s"  # the page renders other panels; the search itself is skipped
+
+
+def test_given_previous_address_over_the_limit_when_address_case_posted_then_message_not_error(
+    client: Client, make_user
+) -> None:
+    from geo_mz.addresses.models import AddressCase
+
+    client.force_login(make_user(roles.ADMIN))
+    before = AddressCase.objects.count()
+
+    response = client.post(
+        "/addresses/cases/new/",
+        {
+            "owner": "测试单位",
+            "owner_kind": "unit",
+            "lon": "113.905",
+            "lat": "29.725",
+            "previous_address": "人民路1号" * 41,  # 205 characters: the column holds 200
+        },
+    )
+
+    assert response.status_code == 200
+    assert f"不能超过 {MAX_TEXT_CHARS} 个字符" in response.content.decode()
+    assert AddressCase.objects.count() == before
