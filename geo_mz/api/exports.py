@@ -197,6 +197,7 @@ def job_json(job: Job, request) -> dict[str, Any]:
         "result": job.result,
         "file_name": job.file_name,
         "download": request.build_absolute_uri(f"/api/exports/{job.pk}/download/") if done else None,
+        "retry": request.build_absolute_uri(f"/api/jobs/{job.pk}/retry/") if job.status == "failed" else None,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }

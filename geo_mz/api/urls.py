@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from geo_mz.api import addresses, auth, boundaries, coverage, exports, imports, placenames
+from geo_mz.api import addresses, auth, boundaries, coverage, exports, imports, jobs, placenames
 from geo_mz.api.divisions import DivisionViewSet
 
 router = DefaultRouter()
@@ -56,6 +56,8 @@ urlpatterns = [
     path("boundaries/schedule/", boundaries.schedule, name="boundary-schedule"),
     path("boundaries/export.gpkg", boundaries.export_gpkg, name="boundary-export"),
     path("boundary-lines/<int:pk>/quality/", boundaries.quality, name="boundary-line-quality"),
+    path("jobs/", jobs.job_list, name="job-list"),
+    path("jobs/<int:pk>/retry/", jobs.job_retry, name="job-retry"),
     path("exports/", exports.exports, name="export-list"),
     path("exports/<int:pk>/", exports.export_detail, name="export-detail"),
     path("exports/<int:pk>/download/", exports.export_download, name="export-download"),

@@ -257,6 +257,9 @@ def job_retry(job: Job, *, user=None) -> Job:
     """Queue a failed job again with the same parameters (the retry links back to it)."""
     if job.status != JobStatus.FAILED:
         raise JobError("只有失败的任务可以重试")
+    upload = job.params.get("upload") if isinstance(job.params, dict) else None
+    if upload and not (Path(settings.MEDIA_ROOT) / upload).exists():
+        raise JobError("该任务上传的文件已不在服务器上，请重新上传后再导入")
     retry = job_submit(job.kind, dict(job.params), user=user or job.created_by)
     Job.objects.filter(pk=retry.pk).update(retry_of=job)
     retry.retry_of = job

@@ -219,3 +219,28 @@ def test_thread_mode_runs_the_export_in_the_background(demo_county, planner, tmp
         time.sleep(0.1)
     assert job["status"] == "done", job
     assert job["result"]["count"] == Facility.objects.count()
+
+
+def test_a_failed_export_is_retried_with_one_call_by_its_requester_only(planner, make_user):
+    """An export interrupted by a restart is failed by core.jobs; its requester retries it in one call
+    (the export page shows a 重试 button from the `retry` link) and the retry runs to done."""
+    from geo_mz.core import roles
+
+    user, client = planner
+    created = client.post("/api/exports/", {"collection": "roads", "format": "csv"}, format="json").json()
+    Job.objects.filter(pk=created["id"]).update(status="failed", error=jobs.INTERRUPTED)
+    listed = client.get("/api/jobs/").json()
+    failed = next(j for j in listed if j["id"] == created["id"])
+    assert failed["retry"].endswith(f"/api/jobs/{created['id']}/retry/")
+    other = APIClient()
+    other.force_authenticate(make_user(roles.PLANNER))
+    assert other.post(f"/api/jobs/{created['id']}/retry/").status_code == 404
+    r = client.post(f"/api/jobs/{created['id']}/retry/")
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+    retry = Job.objects.get(pk=r.json()["id"])
+    assert retry.retry_of_id == created["id"] and retry.params == Job.objects.get(pk=created["id"]).params
+    assert jobs.job_work_one() is True
+    retry.refresh_from_db()
+    assert retry.status == "done" and retry.file
+    again = client.post(f"/api/jobs/{retry.pk}/retry/")
+    assert again.status_code == 409 and "失败" in again.json()["detail"]

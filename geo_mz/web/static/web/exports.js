@@ -43,6 +43,20 @@
         a.className = "export-download";
         td.appendChild(a);
       }
+      if (job.retry) {
+        const retry = document.createElement("button");
+        retry.type = "button";
+        retry.className = "export-retry";
+        retry.textContent = "重试";
+        retry.addEventListener("click", () => {
+          retry.disabled = true;
+          fetch(job.retry, { method: "POST", headers: { "X-CSRFToken": csrf(), Accept: "application/json" } })
+            .then((r) => r.json().then((b) => { if (!r.ok) throw new Error(b.detail || r.status); }))
+            .then(refresh)
+            .catch((e) => { errorBox.hidden = false; errorBox.textContent = String(e.message || e); retry.disabled = false; });
+        });
+        td.appendChild(retry);
+      }
       tr.appendChild(td);
       body.appendChild(tr);
     }
