@@ -218,3 +218,13 @@ def test_given_formula_like_text_when_gazetteer_downloaded_then_text_not_formula
     assert "'" + payload in [c.value for c in cells]
     values = [v for row in csv.reader(io.StringIO(text, newline="")) for v in row]
     assert "'" + payload in values and payload not in values
+
+
+def test_given_engine_guard_escapes_a_view_when_handled_then_400_with_the_field() -> None:
+    from geo_mz.api.exceptions import json_exception_handler
+    from geo_mz.core.limits import InputTooLong
+
+    response = json_exception_handler(InputTooLong(10_000, MAX_TEXT_CHARS, "q"), {})
+
+    assert response is not None and response.status_code == 400
+    assert response.data["errors"]["q"] == [f"不能超过 {MAX_TEXT_CHARS} 个字符（现有 10000 个）"]
