@@ -45,6 +45,7 @@ PURE_MODULES = [
     "geo_mz.coverage.maps",
     "geo_mz.coverage.documents",
     "geo_mz.coverage.partitioned",
+    "geo_mz.coverage.demand_index",
     "geo_mz.boundaries.documents",
     "geo_mz.boundaries.markers",
     "geo_mz.boundaries.derive",
