@@ -47,6 +47,9 @@ class AddressMatch:
     reasons: list[str] = field(default_factory=list)
 
 
+FUZZY_NAME_MIN_SIMILARITY = 0.2  # trigram similarity (0..1) for a road or compound name to be a candidate
+
+
 def _feature_candidates(name: str, *, compound: bool) -> dict[int, float]:
     """feature id → name score (1 for the exact current name, the trigram similarity otherwise)."""
     names = PlaceName.objects.filter(status=LifecycleStatus.ACTIVE)
@@ -58,9 +61,12 @@ def _feature_candidates(name: str, *, compound: bool) -> dict[int, float]:
     exact = dict.fromkeys(names.filter(name=name).values_list("feature_id", flat=True), 1.0)
     if exact:
         return exact
+    # Not the `%` operator (pg_trgm.similarity_threshold 0.3): one wrong character in a four-character
+    # Chinese name scores 0.25 (沿和大道 vs 沿河大道), so typos found nothing. Road and compound names
+    # are a few thousand rows per county: the scan is cheap.
     fuzzy = (
-        names.filter(name__trigram_similar=name)
-        .annotate(sim=TrigramSimilarity("name", name))
+        names.annotate(sim=TrigramSimilarity("name", name))
+        .filter(sim__gte=FUZZY_NAME_MIN_SIMILARITY)
         .order_by("-sim")
         .values_list("feature_id", "sim")[:5]
     )

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -204,7 +204,10 @@ def job_json(job: Job, request) -> dict[str, Any]:
 
 
 @extend_schema(
-    methods=["GET"], responses={200: dict}, operation_id="exports_list", description="the user's export jobs"
+    methods=["GET"],
+    responses={200: OpenApiResponse({"type": "array", "items": {"type": "object"}})},
+    operation_id="exports_list",
+    description="the user's export jobs",
 )
 @extend_schema(
     methods=["POST"], request=ExportRequestSerializer, responses={202: dict}, operation_id="exports_create"

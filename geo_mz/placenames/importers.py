@@ -352,6 +352,15 @@ def placenames_import_table(
                 feature = NamedFeature.objects.filter(code=feature_code).first()
                 if feature is None:
                     row.error("编码", f"地名实体 {feature_code} 不存在 / unknown feature", feature_code)
+            elif kind is not None and kind.is_road:
+                # A road's geometry is a line (numbering, sign ends and exports measure along it): a
+                # lon/lat point cannot stand in for it.
+                row.error(
+                    "经度/纬度",
+                    "道路须为线要素：请以路网文件导入几何，或填写编码关联现有道路 / a road needs a line: "
+                    "import it from a road network file, or give the code of an existing road",
+                    kind_text,
+                )
             else:
                 lon_text, lat_text = _text(get.get("lon")), _text(get.get("lat"))
                 try:

@@ -201,8 +201,8 @@ def sign_report(within_code: str | None = None, *, end_radius_m: float = 30.0) -
     ).reshape(-1, 2)
     for road in roads:
         name = next((n for n in road.names.all() if n.status == LifecycleStatus.ACTIVE), None)
-        if name is None:
-            continue
+        if name is None or road.geom.geom_type not in ("LineString", "MultiLineString"):
+            continue  # only lines have ends to sign (a road stored as a point by an old import has none)
         merged = road.geom.merged if road.geom.geom_type == "MultiLineString" else road.geom
         lines = [merged] if merged.geom_type == "LineString" else list(merged)
         ends = [end for line in lines for end in (line[0], line[-1])]

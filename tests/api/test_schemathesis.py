@@ -16,6 +16,7 @@ Every operation runs; none is excluded.
 from __future__ import annotations
 
 import hypothesis
+import hypothesis.errors
 import pytest
 import requests
 import schemathesis
@@ -29,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-MAX_EXAMPLES = 6  # per operation and generation mode: ~120 operations x 2 modes x 2 users
+MAX_EXAMPLES = 3  # per operation and generation mode: ~120 operations x 2 modes x 2 users, ~4 min
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -85,6 +86,11 @@ def _fuzz_all(base_url: str, headers: dict[str, str]) -> list[str]:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 _fuzz_operation(operation, session, base_url, mode)
+            except hypothesis.errors.Unsatisfiable:
+                # Negative mode on an operation with nothing to break (no parameters, or only free
+                # strings): there is no invalid request to send, which is not a failure of the API.
+                if mode is not GenerationMode.NEGATIVE:
+                    raise
             except Exception as exc:  # collect every operation's failure, then report them together
                 first_line = str(exc).strip().splitlines()[:12]
                 failures.append(
