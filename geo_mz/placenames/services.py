@@ -316,7 +316,11 @@ def placename_candidates(proposal: rules.Proposal) -> list[rules.ExistingName]:
     """Existing names that could conflict, found through the GIN-indexed rule keys (scope-filtered in
     SQL by county prefix, wider scopes by the engine)."""
     pack = rule_pack()
-    keys = rules.candidate_keys(proposal, pack)
+    # A key longer than the column cannot be stored, so it cannot match: leaving such keys out
+    # changes no result, and keeps the query small for long names (a 50-character name of
+    # polyphones has ~22,000 pinyin deletion keys, almost all too long; issue 14).
+    width = PlaceName._meta.get_field("keys").base_field.max_length
+    keys = [k for k in rules.candidate_keys(proposal, pack) if len(k) <= width]
     qs = (
         PlaceName.objects.filter(keys__overlap=keys)
         .order_by()
