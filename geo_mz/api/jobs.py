@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
@@ -15,7 +15,7 @@ from geo_mz.core.errors import ConflictError
 from geo_mz.core.models import Job
 
 
-@extend_schema(responses={200: dict})
+@extend_schema(responses={200: OpenApiResponse({"type": "array", "items": {"type": "object"}})})
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def job_list(request):

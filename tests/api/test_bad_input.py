@@ -106,7 +106,9 @@ def test_schema_documents_errors_integer_ids_and_file_types():
     assert list(report["content"]) == ["application/pdf"]
 
 
-def test_a_road_row_with_a_point_is_refused_and_the_sign_report_skips_point_roads(make_user, tmp_path):
+def test_a_road_row_with_a_point_is_refused_and_point_roads_break_no_report(
+    make_user, admin_client, tmp_path
+):
     from django.conf import settings
     from django.contrib.gis.geos import Point
 
@@ -133,3 +135,9 @@ def test_a_road_row_with_a_point_is_refused_and_the_sign_report_skips_point_road
     )
     services.name_register(feature, name="点状路", decision=None, valid_from=None)
     assert all(i.feature_code != "PT00001" for i in selectors.sign_report())
+    assert APIClient().get("/api/placenames/signs/report/").status_code == 200
+    # and the roads layer (OGC items, streamed export) leaves it out instead of failing
+    items = APIClient().get("/ogc/collections/roads/items", {"code": "PT00001", "f": "json"})
+    assert items.status_code == 200 and items.json()["features"] == []
+    export = admin_client.get("/api/exports/roads.geojson")
+    assert export.status_code == 200 and b"PT00001" not in b"".join(export.streaming_content)
