@@ -43,10 +43,14 @@ GEO_MZ_JOBS_MODE        background jobs (exports, bulk imports): thread (default
 GEO_MZ_JOBS_KEEP_DAYS   finished jobs and their files are purged after this many days (default 7)
 GEO_MZ_DASK_SCHEDULER   a dask.distributed scheduler (tcp://host:8786) for partitioned coverage runs;
                         empty (default) = in-process
+GEO_MZ_WHATIF_BACKGROUND  1 (default): a worker prepares its coverage what-if index in a background thread
+                        (the API answers 202 + Retry-After meanwhile); 0: in the first request instead
 GEO_MZ_UPLOAD_MAX_MB    largest photo or document upload (default 20; larger: 413)
 GEO_MZ_IMPORT_MAX_MB    largest data-import upload (default 200; larger: 413)
 GEO_MZ_IMPORT_BACKGROUND_MB  facility, division and address imports larger than this run as background
                         jobs (202 + the job; default 20)
+GEO_MZ_IMPORT_BACKGROUND_ROWS  address imports with more data rows than this (estimated from the file)
+                        run as background jobs (default 500)
 GEO_MZ_ZIP_MAX_MB, GEO_MZ_ZIP_MAX_ENTRIES, GEO_MZ_ZIP_MAX_RATIO  archive bounds checked before any
                         extraction: inflated total (default 2048), entries (10000), per-entry ratio (200)
 GEO_MZ_IMAGE_MAX_PIXELS images above this many pixels are refused before decoding (default 50000000)
@@ -347,6 +351,7 @@ GEO_MZ_JOBS_KEEP_DAYS = int(os.environ.get("GEO_MZ_JOBS_KEEP_DAYS", "7"))
 GEO_MZ_UPLOAD_MAX_MB = float(os.environ.get("GEO_MZ_UPLOAD_MAX_MB", "20"))
 GEO_MZ_IMPORT_MAX_MB = float(os.environ.get("GEO_MZ_IMPORT_MAX_MB", "200"))
 GEO_MZ_IMPORT_BACKGROUND_MB = float(os.environ.get("GEO_MZ_IMPORT_BACKGROUND_MB", "20"))
+GEO_MZ_IMPORT_BACKGROUND_ROWS = int(os.environ.get("GEO_MZ_IMPORT_BACKGROUND_ROWS", "500"))
 GEO_MZ_ZIP_MAX_MB = float(os.environ.get("GEO_MZ_ZIP_MAX_MB", "2048"))
 GEO_MZ_ZIP_MAX_ENTRIES = int(os.environ.get("GEO_MZ_ZIP_MAX_ENTRIES", "10000"))
 GEO_MZ_ZIP_MAX_RATIO = float(os.environ.get("GEO_MZ_ZIP_MAX_RATIO", "200"))
@@ -356,6 +361,7 @@ GEO_MZ_IMAGE_MAX_PIXELS = int(os.environ.get("GEO_MZ_IMAGE_MAX_PIXELS", "5000000
 GEO_MZ_JOBS_HEARTBEAT_S = float(os.environ.get("GEO_MZ_JOBS_HEARTBEAT_S", "10"))
 GEO_MZ_JOBS_STALE_S = float(os.environ.get("GEO_MZ_JOBS_STALE_S", "60"))
 GEO_MZ_DASK_SCHEDULER = os.environ.get("GEO_MZ_DASK_SCHEDULER", "").strip()
+GEO_MZ_WHATIF_BACKGROUND = env_bool("GEO_MZ_WHATIF_BACKGROUND", True)
 
 # Content-Security-Policy (django-csp 4; geo_mz/core/csp_policy.py explains each directive). Tile hosts
 # of the configured basemap are the only other origin images may come from.

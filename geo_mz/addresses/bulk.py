@@ -1,4 +1,6 @@
-"""Bulk import of existing house numbers from a vector file (GeoPackage, Shapefile, GeoJSON …).
+"""Bulk import of existing house numbers from a vector file (GeoPackage, Shapefile, GeoJSON …) or an
+Excel/CSV table (read once into Arrow columns by addresses/tabular.py, then checked like a layer
+without geometry; rows keep their spreadsheet row numbers). Jobs and routing: addresses/import_jobs.py.
 
 The same columns (`importers.COLUMNS`), rules and messages as the row-by-row importer
 `importers.addresses_import`, for files of up to millions of points, set-based:
@@ -37,7 +39,6 @@ user's jurisdiction as a row error instead of an exception.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -55,11 +56,11 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from geo_mz.addresses import importers, services
+from geo_mz.addresses import importers, services, tabular
 from geo_mz.addresses.models import Address
 from geo_mz.addresses.parse import normalize
-from geo_mz.core import crs, geofile, jobs
-from geo_mz.core.db import import_finish, psycopg_conninfo
+from geo_mz.core import crs, geofile
+from geo_mz.core.db import connection_lost, import_finish
 from geo_mz.core.exporting import SHAPELY_TYPE_NAMES
 from geo_mz.core.importing import FieldError, ImportReport, RowResult
 from geo_mz.core.jurisdiction import jurisdiction_prefix
@@ -75,9 +76,9 @@ BATCH_ROWS = 100_000
 LIST_ROWS = 10_000
 #: Points farther than this outside the county's bounding box are refused (degrees, ≈ 5 km).
 REGION_MARGIN_DEG = 0.05
-JOB_KIND = "address_import"
-#: Uploads larger than this are always imported in a background job (API and web page).
-BACKGROUND_UPLOAD_BYTES = 20 * 2**20
+#: The report's file error when Django's connection died mid-import (the job fails with it).
+CONNECTION_LOST_FIELD = "database"
+CONNECTION_LOST = "数据库连接中断，导入未写入任何数据，可重试"
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb")
 INT32_MAX = 2_147_483_647
 SMALLINT_MAX = 32_767
@@ -145,6 +146,7 @@ class _Source:
     shift: bool = True  # apply the coordinate_system option (lon/lat input)
     region: tuple[float, float, float, float] | None = None
     townships: list[tuple[int, Any]] = field(default_factory=list)  # (id, prepared polygon) by code
+    sheet: Any = None  # tabular.Sheet: an Excel/CSV table read once (then no layer, no geometry)
 
 
 def is_vector_file(path: Path | str) -> bool:
@@ -242,14 +244,25 @@ def _open_source(path: Path, coordinate_system: str, workdir: Path) -> _Source:
 
     if not path.exists():
         raise geofile.GeoFileError("file", f"文件不存在 / file not found: {path.name}")
-    path = geofile.unpack(path, workdir)
-    encoding = geofile.shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
-    layer = _choose_layer(path)
-    try:
-        info = pyogrio.read_info(path, layer=layer, encoding=encoding, force_feature_count=True)
-    except Exception as exc:  # pyogrio raises several DataSource errors
-        raise geofile.GeoFileError("file", f"无法读取文件 / cannot read {path.name}: {exc}") from exc
-    header = [str(f) for f in info["fields"]]
+    sheet = encoding = layer = None
+    if tabular.is_table_file(path):  # Excel/CSV: read once here, then checked like a layer
+        try:
+            sheet = tabular.sheet_read(
+                path, lambda h: [h[i] for i in column_map(h, importers.COLUMNS).values()]
+            )
+        except tabular.TableError as exc:
+            raise geofile.GeoFileError(exc.field, exc.message) from exc
+        header = sheet.header
+        info: dict[str, Any] = {"features": sheet.num_rows}
+    else:
+        path = geofile.unpack(path, workdir)
+        encoding = geofile.shapefile_encoding(path) if path.suffix.lower() == ".shp" else None
+        layer = _choose_layer(path)
+        try:
+            info = pyogrio.read_info(path, layer=layer, encoding=encoding, force_feature_count=True)
+        except Exception as exc:  # pyogrio raises several DataSource errors
+            raise geofile.GeoFileError("file", f"无法读取文件 / cannot read {path.name}: {exc}") from exc
+        header = [str(f) for f in info["fields"]]
     mapping = column_map(header, importers.COLUMNS)
     columns = {f: header[i] for f, i in mapping.items()}
     geometry = bool(info.get("geometry_type"))
@@ -272,6 +285,7 @@ def _open_source(path: Path, coordinate_system: str, workdir: Path) -> _Source:
         geometry=geometry,
         region=_county_region(),
         townships=_township_polygons(),
+        sheet=sheet,
     )
     if geometry:
         if not info.get("crs"):
@@ -563,9 +577,12 @@ def _parse_batch(
     batch: pa.RecordBatch, first_row: int, source: _Source, coordinate_system: str, errors: _Errors
 ) -> pa.Table:
     """Parse and check one batch (rows numbered from `first_row`, 1-based as the user counts
-    features); the staging rows (STAGE_COLUMNS) as an Arrow table. Pure: no database."""
+    features; a table's rows keep their spreadsheet row numbers); the staging rows (STAGE_COLUMNS)
+    as an Arrow table. Pure: no database."""
     n = batch.num_rows
     rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    if source.sheet is not None:
+        rows = source.sheet.row_numbers[first_row - 1 : first_row - 1 + n]
     names = batch.schema.names
 
     def column(field_name: str) -> pa.Array | None:
@@ -733,6 +750,9 @@ def _batches(source: _Source) -> Iterator[pa.RecordBatch]:
     """The layer's batches with the mapped columns and, last, the geometry as WKB."""
     from pyogrio.raw import open_arrow
 
+    if source.sheet is not None:
+        yield from source.sheet.batches(BATCH_ROWS)
+        return
     wanted = sorted(set(source.columns.values()))
     try:
         with open_arrow(
@@ -1245,83 +1265,95 @@ def addresses_import_bulk(
         tables = _Tables()
         errors = _Errors()
         notify(0, source.total, "读取并校验 / reading and checking")
-        with transaction.atomic(), connection.cursor() as cursor:
-            # JIT compiles these one-off queries for seconds (measured 4 s of 6 s on 5,000 rows)
-            cursor.execute("SET LOCAL jit = off")
-            # the duplicate window and the clash joins sort up to a million rows: in memory, not on disk
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute(
-                f"CREATE TEMP TABLE {tables.stage} ("
-                + ", ".join(f"{name} {sql_type}" for name, sql_type in STAGE_COLUMNS)
-                + ")"
-            )
-            _division_table(cursor, tables)
-            step("prepare")
-            read = 0
-            parse_s = 0.0
-            copy_sql = (
-                f"COPY {tables.stage} ({', '.join(c for c, _ in STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-            )
-            try:
-                for staged in _staged(source, coordinate_system, errors):
-                    with cursor.cursor.copy(copy_sql) as copy:
-                        copy.write(staged.csv)
-                    read = staged.rows_read
-                    parse_s += staged.parse_s
-                    notify(read, max(source.total, read), "读取并校验 / reading and checking")
-            except geofile.GeoFileError as exc:
-                report.file_error(exc.field, exc.message)
-            except crs.CRSError as exc:
-                report.file_error("crs", str(exc))
-            steps["parse"] = parse_s
-            step("read+copy")
-            if read == 0 and not report.file_errors:
-                report.file_error("file", "文件为空 / the file is empty")
-            if report.file_errors:
-                _drop(cursor, tables)
-                transaction.set_rollback(True)  # no query may follow in this block
-                return report
-            cursor.execute(f"ANALYZE {tables.stage}")
-            notify(read, read, "数据库校验 / checking against the database")
-            cursor.execute(
-                _check_sql(tables, errors.kinds),
-                {
-                    "county": f"{settings.GEO_MZ_COUNTY_CODE}%",
-                    "srid": settings.GEO_MZ_SRID,
-                    "max_offset": max_offset,
-                },
-            )
-            step("check")
-            err = ERR_SQL
-            params = {"scope": scope, "limit": LIST_ROWS}
-            cursor.execute(f"SELECT count(*) FILTER (WHERE {err}) FROM {tables.checked}", params)
-            n_errors = cursor.fetchone()[0]
-            where = "" if read <= LIST_ROWS else f"WHERE {err}"
-            cursor.execute(LIST_SQL.format(err=err, checked=tables.checked, where=where), params)
-            names = [c.name for c in cursor.description]
-            for values in cursor.fetchall():
-                r = dict(zip(names, values, strict=True))
-                report.rows.append(_row_result(r, errors.details, max_offset, scope, scope_code))
-            step("report")
-            if n_errors > LIST_ROWS:
-                more = n_errors - LIST_ROWS
-                report.file_error(
-                    "rows",
-                    f"另有 {more:,} 行错误未列出 / … and {more:,} more error rows (first {LIST_ROWS:,} listed)",
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # JIT compiles these one-off queries for seconds (measured 4 s of 6 s on 5,000 rows)
+                cursor.execute("SET LOCAL jit = off")
+                # the duplicate window and the clash joins sort up to a million rows: in memory, not on disk
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {tables.stage} ("
+                    + ", ".join(f"{name} {sql_type}" for name, sql_type in STAGE_COLUMNS)
+                    + ")"
                 )
-            report.row_count = read
-            report.counted = {"create": read - n_errors, "error": n_errors}
-            if n_errors == 0 and not dry_run:
+                _division_table(cursor, tables)
+                step("prepare")
+                read = 0
+                parse_s = 0.0
+                copy_sql = f"COPY {tables.stage} ({', '.join(c for c, _ in STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
                 try:
-                    with transaction.atomic():
-                        _write(cursor, tables, user, notify, read)
-                except IntegrityError as exc:  # a concurrent writer took a number since the checks
-                    report.file_error("row", services.integrity_message(exc))
-                except DatabaseError as exc:
-                    report.file_error("row", str(exc).splitlines()[0])
-                step("write")
-            _drop(cursor, tables)
-            import_finish(report)
+                    for staged in _staged(source, coordinate_system, errors):
+                        with cursor.cursor.copy(copy_sql) as copy:
+                            copy.write(staged.csv)
+                        read = staged.rows_read
+                        parse_s += staged.parse_s
+                        notify(read, max(source.total, read), "读取并校验 / reading and checking")
+                except geofile.GeoFileError as exc:
+                    report.file_error(exc.field, exc.message)
+                except crs.CRSError as exc:
+                    report.file_error("crs", str(exc))
+                steps["parse"] = parse_s
+                step("read+copy")
+                if read == 0 and not report.file_errors:
+                    report.file_error("file", "文件为空 / the file is empty")
+                if report.file_errors:
+                    _drop(cursor, tables)
+                    transaction.set_rollback(True)  # no query may follow in this block
+                    return report
+                cursor.execute(f"ANALYZE {tables.stage}")
+                notify(read, read, "数据库校验 / checking against the database")
+                cursor.execute(
+                    _check_sql(tables, errors.kinds),
+                    {
+                        "county": f"{settings.GEO_MZ_COUNTY_CODE}%",
+                        "srid": settings.GEO_MZ_SRID,
+                        "max_offset": max_offset,
+                    },
+                )
+                step("check")
+                err = ERR_SQL
+                params = {"scope": scope, "limit": LIST_ROWS}
+                cursor.execute(f"SELECT count(*) FILTER (WHERE {err}) FROM {tables.checked}", params)
+                n_errors = cursor.fetchone()[0]
+                where = "" if read <= LIST_ROWS else f"WHERE {err}"
+                cursor.execute(LIST_SQL.format(err=err, checked=tables.checked, where=where), params)
+                names = [c.name for c in cursor.description]
+                for values in cursor.fetchall():
+                    r = dict(zip(names, values, strict=True))
+                    report.rows.append(_row_result(r, errors.details, max_offset, scope, scope_code))
+                step("report")
+                if n_errors > LIST_ROWS:
+                    more = n_errors - LIST_ROWS
+                    report.file_error(
+                        "rows",
+                        f"另有 {more:,} 行错误未列出 / … and {more:,} more error rows (first {LIST_ROWS:,} listed)",
+                    )
+                report.row_count = read
+                report.counted = {"create": read - n_errors, "error": n_errors}
+                if n_errors == 0 and not dry_run:
+                    try:
+                        with transaction.atomic():
+                            _write(cursor, tables, user, notify, read)
+                    except IntegrityError as exc:  # a concurrent writer took a number since the checks
+                        report.file_error("row", services.integrity_message(exc))
+                    except DatabaseError as exc:
+                        if connection_lost(exc):
+                            raise  # no cleanup SQL on a dead connection: handled below
+                        report.file_error("row", str(exc).splitlines()[0])
+                    step("write")
+                _drop(cursor, tables)
+                import_finish(report)
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            # the backend died (terminated, server restart): the transaction is gone with it, so
+            # nothing was written; say so plainly rather than the error of a query run on the corpse
+            logger.warning("bulk address import %s: database connection lost", path.name, exc_info=True)
+            if connection.connection is not None and not connection.in_atomic_block:
+                connection.close()
+            lost = ImportReport(kind="addresses", source=path.name, dry_run=dry_run)
+            lost.file_error(CONNECTION_LOST_FIELD, CONNECTION_LOST)
+            return lost
         step("commit")  # the COMMIT (or ROLLBACK) of the atomic block
         return report
     finally:
@@ -1340,98 +1372,3 @@ last_steps: dict[str, float] = {}
 def _drop(cursor, tables: _Tables) -> None:
     for table in tables.all():
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Background job
-# ---------------------------------------------------------------------------------------------------
-
-
-def upload_save(upload) -> str:
-    """Save an uploaded file where a job worker can read it: MEDIA_ROOT/jobs/uploads/<random>/<name>.
-    Returns the path relative to MEDIA_ROOT (the job's params)."""
-    from geo_mz.core.upload_files import upload_to_media  # size limit and archive check first
-
-    return upload_to_media(upload)
-
-
-def import_job_submit(upload, *, dry_run: bool, coordinate_system: str, user=None):
-    """Queue an address import of `upload` (any format `addresses_import` reads) as a background job."""
-    services._guard(user, [])  # refuse now (403), not in the job
-    relative = upload_save(upload)
-    return jobs.job_submit(
-        JOB_KIND,
-        {
-            "upload": relative,
-            "name": Path(upload.name).name,
-            "dry_run": dry_run,
-            "coordinate_system": coordinate_system,
-        },
-        user=user,
-    )
-
-
-class _JobProgress:
-    """Job progress written on a separate autocommit connection: the import runs in one transaction
-    on Django's connection, and progress written there would stay invisible until it commits."""
-
-    def __init__(self, ctx: jobs.JobContext) -> None:
-        self.ctx = ctx
-        self.conn = None
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int | None = None, message: str = "") -> None:
-        import psycopg
-
-        now = time.monotonic()
-        if now - self.last < 0.5 and not message:
-            return
-        self.last = now
-        try:
-            if self.conn is None:
-                self.conn = psycopg.connect(**psycopg_conninfo(), autocommit=True)
-            self.conn.execute(
-                "UPDATE core_job SET progress = %s, total = coalesce(%s, total), "
-                "message = CASE WHEN %s <> '' THEN %s ELSE message END WHERE id = %s",
-                [done, total, message[:300], message[:300], self.ctx.job.pk],
-            )
-        except Exception:  # noqa: BLE001 - progress is best effort; the import itself must go on
-            logger.warning("job %s: progress not recorded", self.ctx.job.pk, exc_info=True)
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-
-
-TILE_REFRESH_ROWS = 2_000
-
-
-@jobs.job_handler(JOB_KIND)
-def address_import_job(ctx: jobs.JobContext) -> dict[str, Any]:
-    """Run `importers.addresses_import` (bulk for large vector files) on the saved upload; the result
-    is the report (`ImportReport.as_dict()`). The upload is deleted afterwards."""
-    params = ctx.job.params
-    path = Path(settings.MEDIA_ROOT) / params["upload"]
-    progress = _JobProgress(ctx)
-    try:
-        if not path.exists():
-            raise jobs.JobError("上传的文件已不存在 / the uploaded file is gone")
-        report = importers.addresses_import(
-            path,
-            dry_run=bool(params.get("dry_run", True)),
-            coordinate_system=params.get("coordinate_system", "wgs84"),
-            user=ctx.job.created_by,
-            progress=progress,
-        )
-        report.source = params.get("name", path.name)
-        if report.committed and report.total_rows > TILE_REFRESH_ROWS:
-            # the low-zoom house-number clusters are precomputed: rebuild them after a large import
-            # (the tiles module registers this job kind; until it runs, tiles say X-Tile-Grid: stale)
-            jobs.job_submit("tiles_refresh", {"layer": "addresses"}, user=ctx.job.created_by)
-        # the upload goes once the import has run; after a failure it stays for a retry (jobs_purge
-        # removes it with the job)
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path.parent)
-        return report.as_dict()
-    finally:
-        progress.close()

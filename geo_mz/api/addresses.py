@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from geo_mz.addresses import bulk, importers, selectors, services, workflow
+from geo_mz.addresses import import_jobs, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, AddressKind, Certificate
 from geo_mz.api import params
 from geo_mz.api.exports import job_json
@@ -713,8 +713,9 @@ class ImportSerializer(serializers.Serializer):
     coordinate_system = serializers.ChoiceField(choices=list(crs.COORDINATE_SYSTEMS), default="wgs84")
     background = serializers.BooleanField(
         default=False,
-        help_text="后台任务导入（大于 20 MB 的文件总是后台导入）；202 + 任务，进度见 /api/address-imports/<id>/ / "
-        "run as a background job (always for files over 20 MB): 202 with the job",
+        help_text="后台任务导入（大于 GEO_MZ_IMPORT_BACKGROUND_MB 或多于 GEO_MZ_IMPORT_BACKGROUND_ROWS 行的文件总是"
+        "后台导入）；202 + 任务，进度见 /api/address-imports/<id>/ / run as a background job (always for files "
+        "over GEO_MZ_IMPORT_BACKGROUND_MB or GEO_MZ_IMPORT_BACKGROUND_ROWS rows): 202 with the job",
     )
 
 
@@ -723,14 +724,15 @@ class ImportSerializer(serializers.Serializer):
 @permission_classes([IsAuthenticated])
 @parser_classes([MultiPartParser, FormParser, JSONParser])
 def addresses_import(request):
-    """Import house numbers: dry run by default, all or nothing. Large vector files are checked and
-    written set-based (COPY); with `background` (or a file over 20 MB) the import is queued as a job:
-    202 with the job, whose result is the same report."""
+    """Import house numbers: dry run by default, all or nothing. Excel/CSV tables and large vector
+    files are checked and written set-based (COPY); with `background`, or a file over
+    GEO_MZ_IMPORT_BACKGROUND_MB or with more than GEO_MZ_IMPORT_BACKGROUND_ROWS rows (estimated from the
+    file), the import is queued as a job: 202 with the job, whose result is the same report."""
     data = ImportSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     v = data.validated_data
-    if v["background"] or v["file"].size > bulk.BACKGROUND_UPLOAD_BYTES:
-        job = bulk.import_job_submit(
+    if import_jobs.import_runs_in_background(v["file"], v["background"], user=request.user):
+        job = import_jobs.import_job_submit(
             v["file"], dry_run=v["dry_run"], coordinate_system=v["coordinate_system"], user=request.user
         )
         return Response(job_json(job, request), status=status.HTTP_202_ACCEPTED)
@@ -746,7 +748,7 @@ def addresses_import(request):
 def address_import_job(request, pk: int):
     """A background address import: status, progress (features read of the total, then the database
     steps) and, when done, the report in `result`. Only its submitter (or staff) sees it."""
-    job = Job.objects.filter(pk=pk, kind=bulk.JOB_KIND).first()
+    job = Job.objects.filter(pk=pk, kind=import_jobs.JOB_KIND).first()
     if job is None or (job.created_by_id != request.user.pk and not request.user.is_staff):
         raise exceptions.NotFound("没有这个导入任务 / no such import job")
     return Response(job_json(job, request))

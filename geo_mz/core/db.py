@@ -170,6 +170,48 @@ def import_finish(report) -> None:
         transaction.set_rollback(True)
 
 
+# SQLSTATEs of a server that ended the session: admin shutdown (pg_terminate_backend), crash shutdown,
+# cannot connect now; and class 08, connection exceptions.
+_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def _psycopg_cause(exc: BaseException | None):
+    """The psycopg error behind `exc` (Django wraps psycopg's errors in its own), or None."""
+    import psycopg
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, psycopg.Error):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def connection_lost(exc: BaseException | None = None, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """True when `exc` (or the state of the connection `using`) says the database session is gone:
+    backend terminated, server restarted, network cut. Not for errors of a live session (a statement
+    timeout, a lock timeout, a constraint), which the caller handles as usual.
+
+    Decided without running a query (inside a failed transaction every query fails while the
+    session itself is fine): psycopg's broken/closed state, else the SQLSTATE of the psycopg error
+    behind `exc` (none at all: a client-side connection failure). Django may already have opened a
+    fresh connection when an atomic block's failed rollback dropped the dead one, so `exc` decides
+    then. Callers must not run cleanup SQL on a lost connection: close it instead."""
+    import psycopg
+
+    raw = connections[using].connection
+    if raw is not None and (getattr(raw, "broken", False) or raw.closed):
+        return True
+    error = _psycopg_cause(exc)
+    if error is None:
+        return False
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate is None:
+        return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+    return sqlstate.startswith("08") or sqlstate in _LOST_SQLSTATES
+
+
 def psycopg_conninfo(alias: str = DEFAULT_DB_ALIAS) -> dict:
     """`psycopg.connect(**…)` arguments for a database alias: for work that needs its own connection
     beside Django's (export cursors, progress that must be visible before the caller commits)."""

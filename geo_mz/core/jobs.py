@@ -41,6 +41,7 @@ from django.core.files import File
 from django.db import close_old_connections, connection, models, transaction
 from django.utils import timezone
 
+from geo_mz.core.db import connection_lost
 from geo_mz.core.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -184,6 +185,8 @@ def job_run(job: Job) -> Job:
         except Exception as exc:  # noqa: BLE001 - any failure is the job's outcome, reported to the user
             if not isinstance(exc, JobError | ValueError):
                 logger.exception("job %s failed", job.pk)
+            if connection_lost(exc) and not connection.in_atomic_block:
+                connection.close()  # the failure is saved on a fresh connection, not on the dead one
             job.status = JobStatus.FAILED
             job.error = str(exc) or exc.__class__.__name__
             job.finished_at = timezone.now()

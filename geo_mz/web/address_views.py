@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 
-from geo_mz.addresses import bulk, importers, selectors, services, workflow
+from geo_mz.addresses import import_jobs, importers, selectors, services, workflow
 from geo_mz.addresses.models import Address, AddressCase, Certificate
 from geo_mz.core import crs, visibility
 from geo_mz.core.errors import ConflictError
@@ -285,8 +285,10 @@ def addresses_import(request):
         dry_run = request.POST.get("commit") != "1"
         coordinate_system = request.POST.get("coordinate_system", "wgs84")
         try:
-            if request.POST.get("background") == "1" or upload.size > bulk.BACKGROUND_UPLOAD_BYTES:
-                job = bulk.import_job_submit(
+            if import_jobs.import_runs_in_background(
+                upload, request.POST.get("background") == "1", user=request.user
+            ):
+                job = import_jobs.import_job_submit(
                     upload, dry_run=dry_run, coordinate_system=coordinate_system, user=request.user
                 )
                 return redirect(f"{request.path}?job={job.pk}")
@@ -296,7 +298,7 @@ def addresses_import(request):
         except ValidationError as exc:  # the upload refused by size or content (core.upload_files)
             messages.error(request, "；".join(exc.messages))
     elif request.GET.get("job", "").isdigit():
-        job = Job.objects.filter(pk=int(request.GET["job"]), kind=bulk.JOB_KIND).first()
+        job = Job.objects.filter(pk=int(request.GET["job"]), kind=import_jobs.JOB_KIND).first()
         if job is None or (job.created_by_id != request.user.pk and not request.user.is_staff):
             raise Http404("没有这个导入任务 / no such import job")
         if job.status == JobStatus.DONE and job.result:

@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
-from geo_mz.addresses import bulk, importers, services
+from geo_mz.addresses import bulk, import_jobs, importers, services
 from geo_mz.addresses.models import Address
 from geo_mz.core import crs, jobs, roles
 from geo_mz.core.models import Job, JobStatus, SerialCounter
@@ -536,10 +536,12 @@ def test_the_api_queues_a_background_import_and_the_job_reports_progress_and_the
     rows = [road_row(ew_road, str(n), 10 + 3 * n, 12) for n in range(1, 41)]
     path = write_layer(tmp_path / "job.gpkg", rows)
     monkeypatch.setattr(importers, "BULK_THRESHOLD", 10)
-    monkeypatch.setattr(bulk, "TILE_REFRESH_ROWS", 10)
+    monkeypatch.setattr(import_jobs, "TILE_REFRESH_ROWS", 10)
     calls: list[tuple] = []
-    original = bulk._JobProgress.__call__
-    monkeypatch.setattr(bulk._JobProgress, "__call__", lambda self, *a: calls.append(a) or original(self, *a))
+    original = import_jobs.JobProgress.__call__
+    monkeypatch.setattr(
+        import_jobs.JobProgress, "__call__", lambda self, *a: calls.append(a) or original(self, *a)
+    )
     with path.open("rb") as fh:
         response = client.post(
             "/api/addresses/import/",
@@ -550,7 +552,7 @@ def test_the_api_queues_a_background_import_and_the_job_reports_progress_and_the
     job_id = response.json()["id"]
     job = Job.objects.get(pk=job_id)
     upload = Path(settings.MEDIA_ROOT) / job.params["upload"]
-    assert job.kind == bulk.JOB_KIND and job.status == JobStatus.QUEUED and upload.exists()
+    assert job.kind == import_jobs.JOB_KIND and job.status == JobStatus.QUEUED and upload.exists()
     # the worker runs it (here in this thread, inside the test's transaction)
     jobs.job_run(jobs.job_claim())
     body = client.get(f"/api/address-imports/{job_id}/").json()
@@ -582,7 +584,7 @@ def test_the_synchronous_api_path_is_unchanged_for_small_files(ew_road, officer_
     with path.open("rb") as fh:
         response = client.post("/api/addresses/import/", {"file": fh}, format="multipart")
     assert response.status_code == 200 and response.json()["counts"]["create"] == 1
-    assert not Job.objects.filter(kind=bulk.JOB_KIND).exists()
+    assert not Job.objects.filter(kind=import_jobs.JOB_KIND).exists()
 
 
 def test_a_user_without_the_role_cannot_queue_an_import(make_user, ew_road, tmp_path):
@@ -595,7 +597,7 @@ def test_a_user_without_the_role_cannot_queue_an_import(make_user, ew_road, tmp_
         response = client.post(
             "/api/addresses/import/", {"file": fh, "background": "true"}, format="multipart"
         )
-    assert response.status_code == 403 and not Job.objects.filter(kind=bulk.JOB_KIND).exists()
+    assert response.status_code == 403 and not Job.objects.filter(kind=import_jobs.JOB_KIND).exists()
 
 
 def test_the_import_page_shows_a_background_job_and_then_its_report(
