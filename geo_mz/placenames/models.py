@@ -144,10 +144,10 @@ class PlaceName(TimeStampedModel):
     name = models.CharField(_("标准名称"), max_length=50)
     specific = models.CharField(_("专名"), max_length=40, blank=True)
     generic = models.CharField(_("通名"), max_length=20, blank=True)
-    romanization = models.CharField(_("罗马字母拼写"), max_length=200, blank=True)
+    romanization = models.CharField(_("罗马字母拼写"), max_length=400, blank=True)
     reading = models.CharField(
         _("读音校正"),
-        max_length=200,
+        max_length=400,
         blank=True,
         help_text=_("多音字读音，以空格分隔的无调拼音，每字一个，如 shi li pu"),
     )
@@ -192,7 +192,8 @@ class PlaceName(TimeStampedModel):
     )
     # Search helpers, maintained by services (placenames.rules / romanize): toneless pinyin of the
     # full name (first reading), initials, and the rule engine's candidate keys.
-    pinyin = models.CharField(_("无调拼音"), max_length=200, blank=True, editable=False)
+    # a 50-character name (core.limits.MAX_NAME_CHARS) of six-letter syllables with separators fits in 400
+    pinyin = models.CharField(_("无调拼音"), max_length=400, blank=True, editable=False)
     initials = models.CharField(_("拼音首字母"), max_length=50, blank=True, editable=False)
     keys = ArrayField(models.CharField(max_length=80), default=list, blank=True, editable=False)
     tokens = ArrayField(models.CharField(max_length=40), default=list, blank=True, editable=False)
@@ -387,8 +388,8 @@ class CaseItem(TimeStampedModel):
     name = models.CharField(_("拟用名称"), max_length=50, blank=True)
     specific = models.CharField(_("专名"), max_length=40, blank=True)
     generic = models.CharField(_("通名"), max_length=20, blank=True)
-    reading = models.CharField(_("读音校正"), max_length=200, blank=True)
-    romanization = models.CharField(_("罗马字母拼写"), max_length=200, blank=True)
+    reading = models.CharField(_("读音校正"), max_length=400, blank=True)
+    romanization = models.CharField(_("罗马字母拼写"), max_length=400, blank=True)
     geom = models.GeometryField(_("几何"), srid=settings.GEO_MZ_SRID, null=True, blank=True)
     road_class = models.CharField(_("道路等级"), max_length=20, blank=True)
     width_m = models.FloatField(_("宽度（米）"), null=True, blank=True)
@@ -501,7 +502,7 @@ class RoadSign(TimeStampedModel):
         related_name="signs",
     )
     text = models.CharField(_("牌面名称"), max_length=50)
-    pinyin_text = models.CharField(_("牌面拼音"), max_length=200, blank=True)
+    pinyin_text = models.CharField(_("牌面拼音"), max_length=400, blank=True)
     point = models.PointField(_("位置"), srid=settings.GEO_MZ_SRID)
     installed_on = models.DateField(_("安装日期"), null=True, blank=True)
     condition = models.CharField(

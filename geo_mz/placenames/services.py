@@ -210,12 +210,20 @@ def search_fields(name: str, specific: str, reading: str = "") -> dict[str, Any]
         initials = rules.initials(name, reading=override)
     except ValueError:
         variants, initials = sorted(rules.toneless_variants(name, limit=64)), rules.initials(name)
+    # Keys and tokens longer than their columns can never be matched (queries leave them out too):
+    # drop them, so a long but valid name (up to core.limits.MAX_NAME_CHARS) saves instead of failing.
     return {
-        "pinyin": variants[0] if variants else "",
-        "initials": initials,
-        "keys": rules.search_keys(name, specific, reading=override),
-        "tokens": search.name_tokens(name, specific, initials),
+        "pinyin": (variants[0] if variants else "")[:_PINYIN_MAX],
+        "initials": initials[:_INITIALS_MAX],
+        "keys": [k for k in rules.search_keys(name, specific, reading=override) if len(k) <= _KEY_MAX],
+        "tokens": [t for t in search.name_tokens(name, specific, initials) if len(t) <= _TOKEN_MAX],
     }
+
+
+_PINYIN_MAX = PlaceName._meta.get_field("pinyin").max_length
+_INITIALS_MAX = PlaceName._meta.get_field("initials").max_length
+_KEY_MAX = PlaceName._meta.get_field("keys").base_field.max_length
+_TOKEN_MAX = PlaceName._meta.get_field("tokens").base_field.max_length
 
 
 def _apply_search_fields(record: PlaceName) -> None:

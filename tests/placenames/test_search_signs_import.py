@@ -154,3 +154,16 @@ def test_gbk_csv_and_xlsx_are_read(tmp_path):
     book.save(xlsx)
     report = importers.placenames_import_table(xlsx, dry_run=True)
     assert report.rows[0].row == 2 and report.rows[0].errors[0].field == "经度/纬度"
+
+
+def test_a_name_of_the_maximum_length_is_registered_and_found(make_road, client):
+    """A name with the longest 专名 (core.limits.MAX_SPECIFIC_CHARS) saves: search keys and pinyin
+    longer than their columns used to raise a database error (500) for names of about 25 characters."""
+    from geo_mz.core.limits import MAX_SPECIFIC_CHARS
+
+    name = "双" * 20 + "庄" * (MAX_SPECIFIC_CHARS - 20) + "路"
+    road = make_road(name)
+    record = road.current_name
+    assert record.name == name and record.pinyin.startswith("shuang")
+    results = client.get("/api/placenames/search/", {"q": name[:10]}).json()["results"]
+    assert any(r["feature_code"] == road.code for r in results)
