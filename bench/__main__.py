@@ -16,9 +16,11 @@ from bench import (
     bench_coverage,
     bench_foundation,
     bench_import,
+    bench_import_table,
     bench_placenames_rules,
     bench_placenames_search,
     bench_scale,
+    bench_whatif,
 )
 from bench.runner import run, table
 
@@ -30,6 +32,8 @@ MODULES = [
     bench_addresses_numbering,
     bench_boundaries_derive,
     bench_coverage,
+    bench_import_table,
+    bench_whatif,
     bench_scale,
     bench_import,
 ]
