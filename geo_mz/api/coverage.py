@@ -24,7 +24,7 @@ from geo_mz.core.csp_policy import nonce_tags
 from geo_mz.core.limits import MAX_TEXT_CHARS
 from geo_mz.core.permissions import require_role
 from geo_mz.core.upload_files import saved_upload
-from geo_mz.coverage import reports
+from geo_mz.coverage import reports, whatif
 from geo_mz.coverage import services as coverage
 from geo_mz.coverage.models import ChangeAction, CoverageRun, Scenario
 from geo_mz.facilities import services as facilities
@@ -361,7 +361,8 @@ class CoverageRunViewSet(viewsets.ViewSet):
         params.float_param("lat", minimum=-90, maximum=90, required=True),
         params.float_param("radius_m", minimum=0, maximum=coverage.MAX_RADIUS_M, description="metres"),
         OpenApiParameter("group", str),
-    ]
+    ],
+    responses={200: dict, 202: dict},  # 202: the worker is preparing its index, retry after Retry-After
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -372,9 +373,23 @@ def what_if(request):
     if lon is None or lat is None:
         raise params.invalid("lon" if lon is None else "lat", _("请给出经度 lon 和纬度 lat"))
     radius = params.query_float(request, "radius_m", min_value=0, max_value=coverage.MAX_RADIUS_M)
-    return Response(
-        coverage.what_if(p.get("type", "day_care"), lon, lat, group=p.get("group") or None, radius_m=radius)
-    )
+    try:
+        answer = whatif.what_if(
+            p.get("type", "day_care"), lon, lat, group=p.get("group") or None, radius_m=radius
+        )
+    except whatif.WhatIfNotReady as exc:
+        # this worker is still preparing its index (first call): ask again shortly, never wait on it
+        response = Response(
+            {
+                "status": "preparing",
+                "detail": _("正在准备分析索引，请稍候"),
+                "retry_after_s": exc.retry_after_s,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+        response["Retry-After"] = str(exc.retry_after_s)
+        return response
+    return Response(answer)
 
 
 @extend_schema(parameters=[params.division_code_param("within")])

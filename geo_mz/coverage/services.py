@@ -1,6 +1,6 @@
 """Coverage services: demand points from the database, facility arrays (with a scenario applied), runs
-stored with their provenance, site suggestions (MCLP / LSCP), the interactive what-if, and the
-dashboard indicators. The computation is in the pure engine (engine.py, network.py, allocation.py)."""
+stored with their provenance, site suggestions (MCLP / LSCP), and the dashboard indicators (the
+interactive what-if is in whatif.py). The computation is in the pure engine (engine.py, network.py, allocation.py)."""
 
 from __future__ import annotations
 
@@ -790,49 +790,6 @@ def suggest_sites(
         suggestions=suggestions,
         created_by=user if user is not None and user.is_authenticated else None,
     )
-
-
-@functools.lru_cache(maxsize=8)
-def _index(
-    key: str, type_code: str, group: str, radius_m: float | None
-) -> tuple[engine.CoverageIndex, float]:
-    demand = demand_points()
-    fs = facility_set([type_code], radius_m=radius_m)
-    return engine.CoverageIndex(demand.xy, demand.weight(group), fs.xy, fs.radius), float(
-        fs.radius.mean() if fs.radius.size else 1000
-    )
-
-
-def what_if(
-    type_code: str, lon: float, lat: float, *, group: str | None = None, radius_m: float | None = None
-) -> dict[str, Any]:
-    """ "What if I put one here": the demand a new site at lon/lat would add (straight-line), answered
-    from a prepared index while the planner waits."""
-    ftype = FacilityType.objects.filter(code=type_code).first()
-    if ftype is None:
-        raise ValidationError({"type": f"未知设施类型 {type_code}"})
-    group = group or ftype.demand_group
-    _check_params("straight", group)
-    try:
-        crs.check_lonlat(lon, lat)
-    except crs.CoordinateError as exc:
-        raise ValidationError({"point": str(exc)}) from exc
-    radius = float(radius_m or ftype.radius_m or 1000)
-    if not 0 < radius <= MAX_RADIUS_M:
-        raise ValidationError({"radius_m": "服务半径超出范围 / radius out of range"})
-    idx, _ = _index(_cache_key(), type_code, {"villagers": "all"}.get(group, group), radius_m)
-    x, y = crs.lonlat_to_projected(lon, lat, settings.GEO_MZ_SRID)
-    res = idx.what_if(np.array([[x, y]]), radius)
-    return {
-        "added_weight": round(res.added_weight, 1),
-        "covered_before": round(res.covered_weight_before, 1),
-        "covered_after": round(res.covered_weight_after, 1),
-        "total_weight": round(res.total_weight, 1),
-        "share_after": round(res.share_after, 4),
-        "newly_covered_points": int(res.newly_covered.shape[0]),
-        "radius_m": radius,
-        "runtime_ms": round(res.runtime_s * 1000, 2),
-    }
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from geo_mz.core import crs, import_jobs
 from geo_mz.core.csp_policy import nonce_tags
 from geo_mz.core.permissions import require_role
 from geo_mz.core.upload_files import saved_upload
-from geo_mz.coverage import reports
+from geo_mz.coverage import reports, whatif
 from geo_mz.coverage import services as coverage
 from geo_mz.coverage.models import ChangeAction, CoverageRun
 from geo_mz.divisions.models import Division, Level
@@ -165,6 +165,7 @@ def run_detail(request, pk: int):
         except ERRORS as exc:
             messages.error(request, _error_text(exc))
     types = run.parameters.get("types") or [run.parameters.get("type")]
+    whatif.warm_up()  # the page's what-if: prepare this worker's index while the planner reads
     return render(
         request,
         "coverage/run.html",

@@ -88,7 +88,8 @@ def test_facility_import_csv_gbk_with_gcj02(planner, tmp_path):
     assert APIClient().get("/api/facilities/?type=elderly_institution").json()["features"].__len__() == 12
 
 
-def test_run_suggest_what_if_indicators_report_and_map(planner):
+def test_run_suggest_what_if_indicators_report_and_map(planner, settings):
+    settings.GEO_MZ_WHATIF_BACKGROUND = False  # the what-if builds in the call (202 path: test_whatif_db)
     run = planner.post("/api/coverage/runs/", {"types": ["day_care"], "group": "older"}, format="json")
     assert run.status_code == 201, run.content
     run_id = run.json()["id"]

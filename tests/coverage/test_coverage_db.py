@@ -95,14 +95,18 @@ def test_five_suggested_sites_add_exactly_what_they_cover():
     assert compare["gain_weight"] == pytest.approx(sum(gains), abs=1.0)
 
 
-def test_what_if_matches_a_recomputed_scenario():
+def test_what_if_matches_a_recomputed_scenario(settings):
+    from geo_mz.coverage import whatif
+
+    settings.GEO_MZ_WHATIF_BACKGROUND = False  # build in the call (202 + background: test_whatif_db)
+    whatif.reset()
     v = Division.objects.filter(level="village", code__startswith="421281", point__isnull=False).order_by(
         "code"
     )[40]
     from geo_mz.core import crs
 
     lon, lat = crs.projected_to_lonlat(v.point.x, v.point.y, settings.GEO_MZ_SRID)
-    answer = services.what_if("day_care", lon, lat, group="older")
+    answer = whatif.what_if("day_care", lon, lat, group="older")
     scenario = Scenario.objects.create(name="试一处")
     ScenarioChange.objects.create(
         scenario=scenario, action="add", type=FacilityType.objects.get(code="day_care"), point=v.point

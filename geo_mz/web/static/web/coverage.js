@@ -50,17 +50,28 @@
   const out = document.getElementById("what-if");
   if (out && config.whatIfType) {
     let marker = null;
+    let clicks = 0;
     map.on("click", (e) => {
       const q = new URLSearchParams({ type: config.whatIfType, lon: e.latlng.lng.toFixed(7), lat: e.latlng.lat.toFixed(7) });
       if (config.group) q.set("group", config.group);
       if (marker) marker.remove();
       marker = L.circleMarker(e.latlng, { radius: 8, color: "#7a5af8", weight: 3, fillOpacity: 0.2 }).addTo(map);
-      getJSON(`/api/coverage/what-if/?${q}`).then((r) => {
+      const click = ++clicks;
+      const ask = (tries) => getJSON(`/api/coverage/what-if/?${q}`).then((r) => {
+        if (click !== clicks) return; // a later click owns the panel
+        if (r.status === "preparing") {
+          // 202: this server is still preparing its analysis index; ask again when it says so
+          out.innerHTML = `<p class="muted">${esc(r.detail)}…</p>`;
+          if (tries < 60) setTimeout(() => ask(tries + 1), 1000 * (r.retry_after_s || 3));
+          return;
+        }
         out.dataset.added = String(r.added_weight);
         out.innerHTML = `<table><tr><th>新增覆盖</th><td id="what-if-added">${Math.round(r.added_weight)}</td></tr>` +
           `<tr><th>覆盖率</th><td>${(100 * r.covered_before / r.total_weight).toFixed(1)}% → ${(100 * r.share_after).toFixed(1)}%</td></tr>` +
-          `<tr><th>服务半径</th><td>${r.radius_m} 米</td></tr><tr><th>计算耗时</th><td>${r.runtime_ms} 毫秒</td></tr></table>`;
-      }).catch((err) => { out.innerHTML = `<p class="error">${esc(err.message)}</p>`; });
+          `<tr><th>服务半径</th><td>${r.radius_m} 米</td></tr><tr><th>计算耗时</th><td>${r.runtime_ms} 毫秒</td></tr></table>` +
+          (r.stale ? `<p class="muted">最新的地址或区划修改正在计入分析索引，本次结果基于此前的数据。</p>` : "");
+      }).catch((err) => { if (click === clicks) out.innerHTML = `<p class="error">${esc(err.message)}</p>`; });
+      ask(0);
     });
   }
 })();
