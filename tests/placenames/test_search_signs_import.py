@@ -101,15 +101,16 @@ def test_sign_report_finds_outdated_text_and_missing_end_signs(make_road):
 
 
 def test_name_import_is_all_or_nothing_with_a_row_report(tmp_path, make_road):
-    make_road("温泉路")
+    make_road("温泉桥", kind="bridge")
     path = tmp_path / "names.csv"
+    # point features (bridges): a road row needs a line, which a lon/lat table cannot give (issue 14)
     path.write_text(
         "标准名称,类别,所属行政区划代码,经度,纬度,批准文号,批准日期,批准机关\n"
-        "鹭栖路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n"
-        "温泉路,道路,421281002,113.92,29.73,,,\n"  # duplicate of an existing road
-        "ＡＢ路,道路,421281002,113.92,29.73,,,\n"  # full-width Latin
-        "绿水路,道路,421281002,29.73,113.92,,,\n"  # swapped lat/lon
-        "翠柳路,道路,421281002,113.93,29.73,,2001-13-40,\n",  # bad date
+        "鹭栖桥,桥梁,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n"
+        "温泉桥,桥梁,421281002,113.92,29.73,,,\n"  # duplicate of an existing bridge
+        "ＡＢ桥,桥梁,421281002,113.92,29.73,,,\n"  # full-width Latin
+        "绿水桥,桥梁,421281002,29.73,113.92,,,\n"  # swapped lat/lon
+        "翠柳桥,桥梁,421281002,113.93,29.73,,2001-13-40,\n",  # bad date
         encoding="utf-8",
     )
     before = (NamedFeature.objects.count(), PlaceName.objects.count())
@@ -117,7 +118,7 @@ def test_name_import_is_all_or_nothing_with_a_row_report(tmp_path, make_road):
     assert not report.ok and not report.committed
     by_row = {r.row: r for r in report.rows}
     assert by_row[2].errors == []
-    assert any("温泉路" in e.message for e in by_row[3].errors)
+    assert any("温泉桥" in e.message for e in by_row[3].errors)
     assert by_row[4].errors and by_row[5].errors and by_row[6].errors
     assert by_row[6].errors[0].field == "批准日期"
     assert (NamedFeature.objects.count(), PlaceName.objects.count()) == before
@@ -125,16 +126,16 @@ def test_name_import_is_all_or_nothing_with_a_row_report(tmp_path, make_road):
     # a clean file commits every row
     path.write_text(
         "标准名称,类别,所属行政区划代码,经度,纬度,批准文号,批准日期,批准机关\n"
-        "鹭栖路,道路,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n",
+        "鹭栖桥,桥梁,421281002,113.91,29.73,赤政函〔2001〕3号,2001-03-05,赤壁市人民政府\n",
         encoding="utf-8",
     )
     report = importers.placenames_import_table(path, dry_run=False)
     assert report.ok and report.committed, report.as_text()
-    record = PlaceName.objects.get(name="鹭栖路")
+    record = PlaceName.objects.get(name="鹭栖桥")
     assert (
         record.status == "active"
         and record.decision.number == "赤政函〔2001〕3号"
-        and record.romanization == "Luqi Lu"
+        and record.romanization == "Luqi Qiao"
     )
 
 
@@ -143,13 +144,13 @@ def test_gbk_csv_and_xlsx_are_read(tmp_path):
 
     csv_path = tmp_path / "gbk.csv"
     csv_path.write_bytes(
-        "标准名称,类别,所属行政区划代码,经度,纬度\n北苑路,道路,421281002,113.91,29.74\n".encode("gbk")
+        "标准名称,类别,所属行政区划代码,经度,纬度\n北苑桥,桥梁,421281002,113.91,29.74\n".encode("gbk")
     )
     report = importers.placenames_import_table(csv_path, dry_run=True)
     assert report.ok and not report.committed, report.as_text()
     book = openpyxl.Workbook()
     book.active.append(["标准名称", "类别", "所属行政区划代码", "经度", "纬度"])
-    book.active.append(["南苑路", "道路", "421281002", "abc", 29.74])
+    book.active.append(["南苑桥", "桥梁", "421281002", "abc", 29.74])
     xlsx = tmp_path / "names.xlsx"
     book.save(xlsx)
     report = importers.placenames_import_table(xlsx, dry_run=True)
