@@ -59,7 +59,9 @@ def test_officer_runs_a_naming_case_through_every_state(live_server, demo_county
     page.select_option("select[name=division_code]", "421281002")
     page.fill("#proposed-name", "钟山路")
     page.wait_for_function(
-        "document.getElementById('findings').dataset.rules?.includes('homophone')", timeout=15_000
+        # a function, not an expression string: Playwright would eval() a string, which the CSP forbids
+        "() => document.getElementById('findings').dataset.rules?.includes('homophone')",
+        timeout=15_000,
     )
     assert "中山路" in page.inner_text("#findings")
     assert page.locator(".leaflet-tooltip", has_text="中山路").count() >= 1  # the conflict is on the map
@@ -71,7 +73,7 @@ def test_officer_runs_a_naming_case_through_every_state(live_server, demo_county
     assert page.get_attribute("#map", "data-vertices") == "2"
     page.fill("#proposed-name", "栖霞路")
     page.wait_for_function(
-        "document.getElementById('romanization').textContent === 'Qixia Lu'", timeout=15_000
+        "() => document.getElementById('romanization').textContent === 'Qixia Lu'", timeout=15_000
     )
     page.click("#case-submit")
     page.wait_for_selector("#case[data-state='application']", timeout=15_000)
