@@ -59,9 +59,8 @@ from django.utils import timezone
 from geo_mz.addresses import importers, services, tabular
 from geo_mz.addresses.models import Address
 from geo_mz.addresses.parse import normalize
-from geo_mz.core import crs, geofile
+from geo_mz.core import crs, geofile, importing
 from geo_mz.core.db import connection_lost, import_finish
-from geo_mz.core.exporting import SHAPELY_TYPE_NAMES
 from geo_mz.core.importing import FieldError, ImportReport, RowResult
 from geo_mz.core.jurisdiction import jurisdiction_prefix
 from geo_mz.core.tables import cell_date, cell_text, column_map
@@ -471,18 +470,10 @@ def _coordinates(
             point = ~(np.isnan(gx) | np.isnan(gy))  # POINT EMPTY is NaN NaN
             gx, gy = gx[point], gy[point]
         else:
-            geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
-            type_id = shapely.get_type_id(geoms)
-            point = (type_id == 0) & ~shapely.is_empty(geoms)
-            other = (type_id > 0) & ~point
+            # one-point MultiPoints become points; other types are refused (core.importing)
+            geoms, point, other, message = importing.points_of_kind(shapely.from_wkb(wkb.to_numpy(False)))
             if other.any():
-                message = np.full(n, "", dtype=object)
-                message[other] = [
-                    f"几何应为点（门口位置），而不是 {SHAPELY_TYPE_NAMES[t]} / the geometry must be a point, "
-                    f"not {SHAPELY_TYPE_NAMES[t]}"
-                    for t in type_id[other].tolist()
-                ]
-                checks.append(_Check(O_POINT, "经度/纬度", other, message))
+                checks.append(_Check(O_POINT, importing.GEOMETRY_FIELD, other, message))
                 failed |= other
             gx = shapely.get_x(geoms[point])
             gy = shapely.get_y(geoms[point])
@@ -511,8 +502,13 @@ def _coordinates(
         shift |= given & ~bad_number
         rest &= ~given
     missing = rest & ~failed
-    if missing.any():
-        checks.append(_Check(O_POINT, "经度/纬度", missing, "须填写位置坐标 / the location is required"))
+    if missing.any():  # no point in the geometry (null, empty) nor in 经度/纬度
+        lacking = source.geometry and (
+            importing.GEOMETRY_FIELD,
+            importing.geometry_type_message(("point",), ""),
+        )
+        field_name, text = lacking or ("经度/纬度", "须填写位置坐标 / the location is required")
+        checks.append(_Check(O_POINT, field_name, missing, text))
         failed |= missing
     have = ~failed
     if not have.any():

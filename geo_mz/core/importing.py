@@ -140,3 +140,81 @@ class ImportReport:
                 for w in r.warnings:
                     lines.append(f"    ! {w}")
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Geometry type of an imported feature (issue 14: each importer enforces the type its layer needs)
+# ---------------------------------------------------------------------------------------------------
+
+#: The report's field name for a feature's geometry, as an officer reads it.
+GEOMETRY_FIELD = "几何"
+#: Layer kinds → the OGC geometry type names a layer of that kind stores.
+GEOMETRY_KIND_TYPES: dict[str, tuple[str, ...]] = {
+    "point": ("Point",),
+    "line": ("LineString", "MultiLineString"),
+    "polygon": ("Polygon", "MultiPolygon"),
+}
+_KIND_LABELS = {
+    "point": ("点要素", "a point"),
+    "line": ("线要素", "a line"),
+    "polygon": ("面要素", "a polygon"),
+}
+
+
+def geometry_type_message(kinds: tuple[str, ...], got: str) -> str:
+    """The row error for a geometry of type `got` (an OGC name such as "LineString"; "" for a
+    missing one, "EMPTY" for an empty one) where one of `kinds` ("point", "line", "polygon") is
+    needed."""
+    zh = "或".join(_KIND_LABELS[k][0] for k in kinds)
+    en = " or ".join(_KIND_LABELS[k][1] for k in kinds)
+    if not got:
+        return f"缺少几何，应为{zh} / missing geometry: must be {en}"
+    if got == "EMPTY":
+        return f"几何为空，应为{zh} / empty geometry: must be {en}"
+    return f"应为{zh}，收到 {got} / must be {en}, got {got}"
+
+
+def geometry_of_kind(row: RowResult, geom: Any, *kinds: str, field_name: str = GEOMETRY_FIELD) -> Any:
+    """`geom` (a shapely geometry, or None) when its type suits one of `kinds`, else None with the
+    row's error naming the field, the wanted kind and the type received.
+
+    Empty and missing geometries are refused. A MultiPoint of exactly one point is accepted where a
+    point is wanted and returned as that point (GIS tools often write single points as multipoints,
+    e.g. a shapefile converted from a GeoPackage "MultiPoint" layer); with more points it is refused,
+    as we would otherwise have to choose one silently. Lines and polygons are returned as given:
+    the caller decides whether its column stores the Multi form.
+    """
+    if geom is None or getattr(geom, "is_empty", True):
+        row.error(field_name, geometry_type_message(kinds, "" if geom is None else "EMPTY"))
+        return None
+    got = geom.geom_type
+    if "point" in kinds and got == "MultiPoint" and len(geom.geoms) == 1:
+        return geom.geoms[0]
+    if any(got in GEOMETRY_KIND_TYPES[k] for k in kinds):
+        return geom
+    row.error(field_name, geometry_type_message(kinds, got))
+    return None
+
+
+def points_of_kind(geoms: Any) -> tuple[Any, Any, Any, Any]:
+    """`geometry_of_kind(…, "point")` over a numpy array of shapely geometries (the bulk importer's
+    batches): (geometries with one-point MultiPoints replaced by their point, mask of usable points,
+    mask of refused geometries, their messages as an object array, "" elsewhere).
+
+    Missing geometries (None) and empty points are in neither mask: a layer may then give the row's
+    position in 经度/纬度 columns instead. Any other empty geometry is refused."""
+    import numpy as np
+    import shapely
+
+    geoms = np.array(geoms, dtype=object)
+    type_id = shapely.get_type_id(geoms)
+    one = (type_id == 4) & (shapely.get_num_geometries(geoms) == 1)
+    geoms[one] = shapely.get_geometry(geoms[one], 0)
+    type_id = np.where(one, 0, type_id)
+    point = (type_id == 0) & ~shapely.is_empty(geoms)
+    other = type_id > 0
+    messages = np.full(len(geoms), "", dtype=object)
+    for i in np.flatnonzero(other).tolist():
+        got = "EMPTY" if geoms[i].is_empty else geoms[i].geom_type
+        messages[i] = geometry_type_message(("point",), got)
+    return geoms, point, other, messages

@@ -16,7 +16,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from geo_mz.core.importing import RowResult
+from geo_mz.core.importing import RowResult, geometry_of_kind
+
+#: The `table_rows` field holding a vector feature's geometry errors (a list of FieldError).
+GEOMETRY_ERRORS = "_geometry_errors"
 
 
 def cell_text(value: Any) -> str:
@@ -117,7 +120,11 @@ def table_rows(
 ) -> Iterator[tuple[int, dict[str, Any]]] | None:
     """(row number, field → value) for an Excel/CSV table or a GeoPackage/Shapefile (whose points
     become lon/lat in EPSG:4490 as the `lon`/`lat` fields). File-level problems (unreadable file,
-    missing required columns) go to `report` and return None."""
+    missing required columns) go to `report` and return None.
+
+    A vector feature whose geometry is not a point (or a one-point MultiPoint), or is empty or
+    missing without 经度/纬度 cells to fall back on, carries its row errors in the
+    `GEOMETRY_ERRORS` field, which `lonlat_cells` reports instead of reading the cells."""
     from geo_mz.core import crs
     from geo_mz.core.geofile import GeoFileError, read_vector
 
@@ -134,9 +141,18 @@ def table_rows(
         def vector_rows():
             for i, (_, rec) in enumerate(frame.iterrows(), start=1):
                 values = {f: rec[header[c]] for f, c in mapping.items()}
+                scratch = RowResult(row=i)
                 geom = rec[frame.geometry.name]
-                if geom is not None and geom.geom_type == "Point":
-                    values["lon"], values["lat"] = geom.x, geom.y
+                if geom is None or geom.is_empty:
+                    # a null attribute reads as NaN: only real 经度/纬度 cells stand in for the geometry
+                    if {cell_text(values.get("lon")), cell_text(values.get("lat"))} <= {"", "nan"}:
+                        geometry_of_kind(scratch, geom, "point")
+                else:
+                    point = geometry_of_kind(scratch, geom, "point")
+                    if point is not None:
+                        values["lon"], values["lat"] = point.x, point.y
+                if scratch.errors:
+                    values[GEOMETRY_ERRORS] = scratch.errors
                 yield i, values
 
         return vector_rows()
@@ -167,6 +183,10 @@ def lonlat_cells(
 
     from geo_mz.core import crs
 
+    if values.get(GEOMETRY_ERRORS):  # a vector feature of the wrong geometry type (table_rows)
+        for error in values[GEOMETRY_ERRORS]:
+            row.error(error.field, error.message, error.value)
+        return None
     lon_text, lat_text = cell_text(values.get("lon")), cell_text(values.get("lat"))
     if not lon_text and not lat_text:
         row.error(label, "须填写位置坐标 / the location is required")

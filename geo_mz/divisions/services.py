@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
 from geo_mz.core.geofile import GeoFileError, read_vector, unpack
-from geo_mz.core.importing import ImportReport, RowResult
+from geo_mz.core.importing import ImportReport, RowResult, geometry_of_kind
 from geo_mz.core.permissions import require_edit, require_role
 from geo_mz.core.upload_files import saved_upload
 from geo_mz.divisions import codes as division_codes
@@ -196,11 +196,9 @@ def divisions_import_geometries(
         if code in seen:
             row.error(code_field, f"代码与第 {seen[code]} 行重复 / duplicate of row {seen[code]}", code)
         seen.setdefault(code, row.row)
-        if geom is None or geom.is_empty:
-            row.error("geometry", "缺少几何 / missing geometry")
-            continue
-        if geom.geom_type not in ("Polygon", "MultiPolygon", "Point"):
-            row.error("geometry", f"几何类型 {geom.geom_type} 不支持，需要面或点 / need a polygon or a point")
+        # polygons, or a representative point (a one-point MultiPoint counts as its point)
+        geom = geometry_of_kind(row, geom, "polygon", "point")
+        if geom is None:
             continue
         lonlat = geom if geographic else crs.transform_geometry(geom, src_srid, crs.CGCS2000)
         _lonlat_checked(row, lonlat)

@@ -26,7 +26,7 @@ from django.db import transaction
 
 from geo_mz.core import crs
 from geo_mz.core.db import import_finish
-from geo_mz.core.importing import ImportReport, RowResult
+from geo_mz.core.importing import GEOMETRY_FIELD, ImportReport, RowResult, geometry_of_kind
 from geo_mz.core.limits import MAX_NAME_CHARS
 from geo_mz.core.models import LifecycleStatus
 from geo_mz.core.tables import RowRejected as _RowRejected
@@ -106,8 +106,18 @@ def _features(path: Path) -> list[dict]:
     return data["features"]
 
 
-def _storage(geojson_geometry: dict, row: RowResult) -> GEOSGeometry | None:
-    geom = shapely.geometry.shape(geojson_geometry)
+def _storage(geojson_geometry: dict | None, row: RowResult, kind: str) -> GEOSGeometry | None:
+    """A GeoJSON geometry in lon/lat as GEOS in the storage CRS, or None with the row's error: not
+    of the layer's `kind` ("line", "point"; core.importing.geometry_of_kind), unreadable, outside
+    China or invalid."""
+    try:
+        geom = shapely.geometry.shape(geojson_geometry) if geojson_geometry else None
+    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException) as exc:
+        row.error(GEOMETRY_FIELD, f"无法读取几何 / unreadable geometry: {exc}")
+        return None
+    geom = geometry_of_kind(row, geom, kind)
+    if geom is None:
+        return None
     minx, miny, maxx, maxy = geom.bounds
     for lon, lat in ((minx, miny), (maxx, maxy)):
         try:
@@ -141,7 +151,7 @@ def road_network_import(
         roads: dict[str, NamedFeature] = {f.code: f for f in NamedFeature.objects.all()}
         if roads_path is not None:
             for index, feature in enumerate(_features(Path(roads_path)), start=1):
-                props = feature["properties"]
+                props = feature.get("properties") or {}
                 code = props.get("road_id", "")
                 current = (props.get("names") or [{}])[-1]
                 row = RowResult(row=index, code=code, name=current.get("name", ""))
@@ -156,7 +166,7 @@ def road_network_import(
                     row.error("division_codes", f"未知乡级区划 / unknown township code(s): {division_codes}")
                 if not props.get("names"):
                     row.error("names", "缺少名称 / no names")
-                geom = _storage(feature["geometry"], row)
+                geom = _storage(feature.get("geometry"), row, "line")
                 if row.errors:
                     continue
 
@@ -203,7 +213,7 @@ def road_network_import(
         existing_segments = set(RoadSegment.objects.values_list("code", flat=True))
         new_segments = []
         for index, feature in enumerate(_features(Path(segments_path)), start=1):
-            props = feature["properties"]
+            props = feature.get("properties") or {}
             code = props.get("segment_id", "")
             row = RowResult(row=index, code=code)
             report.rows.append(row)
@@ -215,9 +225,13 @@ def road_network_import(
             division = townships.get(props.get("township_code", ""))
             if division is None:
                 row.error("township_code", f"未知乡级区划 / unknown township: {props.get('township_code')}")
-            geom = _storage(feature["geometry"], row)
-            if geom is not None and geom.geom_type != "LineString":
-                row.error("geometry", f"路段应为 LineString，收到 {geom.geom_type}")
+            geom = _storage(feature.get("geometry"), row, "line")
+            if geom is not None and geom.geom_type != "LineString":  # a segment is one network edge
+                row.error(
+                    GEOMETRY_FIELD,
+                    f"路段应为单条线（LineString），收到 {geom.geom_type} / a segment must be one "
+                    f"LineString, got {geom.geom_type}",
+                )
             if row.errors:
                 continue
             segment = RoadSegment(
@@ -237,7 +251,7 @@ def road_network_import(
         if signs_path is not None:
             existing_signs = set(RoadSign.objects.values_list("code", flat=True))
             for index, feature in enumerate(_features(Path(signs_path)), start=1):
-                props = feature["properties"]
+                props = feature.get("properties") or {}
                 code = props.get("sign_id", "")
                 row = RowResult(row=index, code=code, name=props.get("text", ""))
                 report.rows.append(row)
@@ -246,7 +260,7 @@ def road_network_import(
                 road = roads.get(props.get("road_id") or "")
                 if props.get("road_id") and road is None:
                     row.error("road_id", f"道路 {props.get('road_id')} 不存在 / unknown road")
-                geom = _storage(feature["geometry"], row)
+                geom = _storage(feature.get("geometry"), row, "point")
                 installed_on = _date(row, "installed_on", props.get("installed_on"))
                 if row.errors:
                     continue
