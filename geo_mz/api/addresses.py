@@ -239,8 +239,8 @@ class EntranceSerializer(serializers.Serializer):
     coordinate_system = serializers.CharField(required=False, default="wgs84")
     feature = serializers.CharField(required=False, allow_blank=True, help_text="道路/小区编码")
     village = serializers.CharField(required=False, allow_blank=True, help_text="村级区划代码")
-    group = serializers.CharField(required=False, allow_blank=True)
-    use = serializers.CharField(required=False, allow_blank=True)
+    group = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    use = serializers.CharField(required=False, allow_blank=True, max_length=20)
 
 
 @extend_schema(request=EntranceSerializer)
@@ -405,7 +405,7 @@ class CaseCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[("new", "新编门牌"), ("change", "门牌变更")], default="new")
     owner = serializers.CharField(max_length=100)
     owner_kind = serializers.ChoiceField(choices=[("person", "个人"), ("unit", "单位")], default="person")
-    phone = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=30)
     lon = serializers.FloatField(required=False)
     lat = serializers.FloatField(required=False)
     coordinate_system = serializers.CharField(required=False, default="wgs84")
@@ -413,10 +413,10 @@ class CaseCreateSerializer(serializers.Serializer):
     address = serializers.CharField(required=False, allow_blank=True, help_text="已有门牌编码（只需发证）")
     replaces = serializers.CharField(required=False, allow_blank=True, help_text="变更：原门牌编码")
     village = serializers.CharField(required=False, allow_blank=True)
-    group = serializers.CharField(required=False, allow_blank=True)
+    group = serializers.CharField(required=False, allow_blank=True, max_length=30)
     previous_address = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_CHARS)
-    previous_source = serializers.CharField(required=False, allow_blank=True)
-    reason = serializers.CharField(required=False, allow_blank=True)
+    previous_source = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class CaseActionSerializer(serializers.Serializer):

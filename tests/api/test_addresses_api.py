@@ -111,3 +111,17 @@ def test_import_endpoint_and_openapi(officer, tmp_path):
     assert response.status_code == 400 and response.json()["rows"][0]["errors"][0]["field"] == "道路/小区"
     schema = APIClient().get("/api/schema/").content.decode()
     assert "/api/addresses/roads/{code}/commit/" in schema and "/api/address-cases/" in schema
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("phone", 30), ("group", 30), ("previous_source", 20), ("reason", 2000)]
+)
+def test_case_text_over_its_column_is_a_400_on_the_field(officer, ew_road, field, limit):
+    """Free-text fields longer than their columns were a database error (500)."""
+    lon, lat = _lonlat(offset_point(ew_road, 90, 12))
+    r = officer.post(
+        "/api/address-cases/",
+        {"owner": "周敏", "lon": lon, "lat": lat, "road": ew_road.code, field: "1" * (limit + 1)},
+        format="json",
+    )
+    assert r.status_code == 400 and field in r.json()["errors"]
