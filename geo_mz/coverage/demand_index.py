@@ -33,7 +33,8 @@ points) and summed in village order, so an index that went through any sequence 
 
 **Cost.**  Build O(n log n) (one sort of the grid cells); a what-if looks at the grid cells its
 disk touches plus the appended points, O(points in the disk + appended + villages); a facility
-layer costs one disk query per facility.  Memory ≈ 40 bytes per point plus 4 per point and layer.
+layer costs one disk query per facility.  Memory ≈ 33 bytes per point (the key is the location) plus 4 per point and facility layer: about
+37 MB for a million entrances with one layer.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ KEY_SCALE: Final = 100.0
 _SHIFT: Final = 32
 _MASK: Final = (1 << _SHIFT) - 1
 #: Appended points above this are folded into the grid on the next :meth:`DemandIndex.regrid`.
-REGRID_AFTER: Final = 20_000
+REGRID_AFTER: Final = 50_000
 
 
 def location_keys(xy: ArrayLike) -> IntArray:
@@ -212,8 +213,7 @@ class DemandIndex:
         self.cell_m = float(cell_m)
         n = k.shape[0]
         self._keys = k.copy()
-        self._xy = key_xy(k)
-        self._village = v.copy()
+        self._village = v.astype(np.int32)  # the location is the key: no coordinates stored
         self._alive = np.ones(n, dtype=bool)
         self._n = n
         self._slot_of_extra: dict[int, int] = {}
@@ -233,19 +233,24 @@ class DemandIndex:
         """Keys of the live points, sorted."""
         return np.sort(self._keys[: self._n][self._alive[: self._n]])
 
+    @property
+    def appended(self) -> int:
+        """Slots outside the grid (checked by brute force on every query)."""
+        return self._n - self._n_grid
+
     def regrid(self) -> None:
         """Rebuild the grid over every slot (O(n log n)); appended slots are then in the grid."""
-        xy = self._xy[: self._n]
+        xy = key_xy(self._keys[: self._n])
         self._x0 = float(xy[:, 0].min()) if self._n else 0.0
         self._y0 = float(xy[:, 1].min()) if self._n else 0.0
         nx = int((xy[:, 0].max() - self._x0) // self.cell_m) + 1 if self._n else 1
         ny = int((xy[:, 1].max() - self._y0) // self.cell_m) + 1 if self._n else 1
         self._nx, self._ny = nx, ny
         cell = self._cell_of(xy)
-        self._order = np.argsort(cell, kind="stable")
-        self._cells = cell[self._order]
+        self._order = np.argsort(cell, kind="stable").astype(np.int32)
+        self._cells = cell[self._order].astype(np.int32 if nx * ny < 2**31 else np.int64)
         self._n_grid = self._n
-        self._sorted_keys_order = np.argsort(self._keys[: self._n], kind="stable")
+        self._sorted_keys_order = np.argsort(self._keys[: self._n], kind="stable").astype(np.int32)
         self._sorted_keys = self._keys[: self._n][self._sorted_keys_order]
         self._slot_of_extra = {}
 
@@ -265,7 +270,6 @@ class DemandIndex:
             return
         cap = max(need, int(self._keys.shape[0] * 1.25) + 1024)
         self._keys = np.resize(self._keys, cap)
-        self._xy = np.resize(self._xy, (cap, 2))
         self._village = np.resize(self._village, cap)
         self._alive = np.resize(self._alive, cap)
         self._alive[self._n :] = False
@@ -304,10 +308,9 @@ class DemandIndex:
         slot = self._n
         self._n += 1
         self._keys[slot] = key
-        self._xy[slot] = key_xy(np.array([key]))[0]
         self._slot_of_extra[key] = slot
         for layer in self.layers.values():
-            layer.counts[slot] = _reach_count(self._xy[slot : slot + 1], layer.xy, layer.radius_m)[0]
+            layer.counts[slot] = _reach_count(key_xy(np.array([key])), layer.xy, layer.radius_m)[0]
         return slot
 
     def _count_point(self, slot: int, v: int, sign: int) -> None:
@@ -332,12 +335,12 @@ class DemandIndex:
                 hi = np.searchsorted(self._cells, rows + cx1, "right")
                 parts.extend(self._order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a)
         if self._n > self._n_grid:
-            parts.append(np.arange(self._n_grid, self._n, dtype=np.int64))
+            parts.append(np.arange(self._n_grid, self._n, dtype=np.int32))
         if not parts:
             return np.empty(0, np.int64)
         cand = np.concatenate(parts)
         cand = cand[self._alive[cand]]
-        p = self._xy[cand]
+        p = key_xy(self._keys[cand])
         return cand[np.hypot(p[:, 0] - x, p[:, 1] - y) <= r]
 
     def add_layer(self, name: object, facility_xy: ArrayLike, radius_m: ArrayLike) -> FacilityLayer:

@@ -299,6 +299,8 @@ def _ready_state(key: tuple[str, float | None]) -> tuple[_State, bool]:
             _start_build(list(state.layers))
         else:
             state = _state = _build(list({**state.layers, key: 0}))
+    elif state.index.appended > di.REGRID_AFTER // 2 and _background():
+        _start_build(list(state.layers))  # compact before an inline regrid would be needed
     if state.layers.get(key) != now.versions["facilities"]:
         _layer_add(state, key, now.versions["facilities"])
     stale = any(state.versions[name] != now.versions[name] for name in ("addresses", "divisions"))
