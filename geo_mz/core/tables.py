@@ -143,10 +143,13 @@ def table_rows(
                 values = {f: rec[header[c]] for f, c in mapping.items()}
                 scratch = RowResult(row=i)
                 geom = rec[frame.geometry.name]
-                if geom is None or geom.is_empty:
+                if not hasattr(geom, "geom_type"):  # a null geometry comes back from iterrows as NaN
+                    geom = None
+                if geom is None or (geom.is_empty and geom.geom_type == "Point"):
+                    # as in the bulk importer, a null or empty point may fall back on the cells, and
                     # a null attribute reads as NaN: only real 经度/纬度 cells stand in for the geometry
                     if {cell_text(values.get("lon")), cell_text(values.get("lat"))} <= {"", "nan"}:
-                        geometry_of_kind(scratch, geom, "point")
+                        geometry_of_kind(scratch, None, "point")  # as the bulk importer: missing
                 else:
                     point = geometry_of_kind(scratch, geom, "point")
                     if point is not None:

@@ -112,7 +112,7 @@ def _storage(geojson_geometry: dict | None, row: RowResult, kind: str) -> GEOSGe
     China or invalid."""
     try:
         geom = shapely.geometry.shape(geojson_geometry) if geojson_geometry else None
-    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.ShapelyError) as exc:
         row.error(GEOMETRY_FIELD, f"无法读取几何 / unreadable geometry: {exc}")
         return None
     geom = geometry_of_kind(row, geom, kind)
