@@ -312,3 +312,45 @@ def test_a_feature_with_no_properties_or_an_unreadable_geometry_is_a_row_error(d
     report = road_network_import(segments, roads, signs, dry_run=True)
     [bad] = report.error_rows
     assert bad.row == 2 and bad.code == "" and any(e.field == "几何" for e in bad.errors), report.as_text()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Old data: a road stored as a point breaks no tile
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_road_stored_as_a_point_breaks_no_roads_tile(db):
+    import math
+
+    from django.conf import settings
+    from django.contrib.gis.geos import LineString, Point
+
+    from geo_mz.core import crs
+    from geo_mz.divisions.models import Division
+    from geo_mz.placenames import services
+    from geo_mz.placenames.models import FeatureKind, RoadSegment
+
+    # given a road stored as a point (an old table import) with a segment linked to it
+    services.feature_kinds_ensure()
+    x, y = crs.lonlat_to_projected(LON, LAT, settings.GEO_MZ_SRID)
+    road = services.feature_create(
+        kind=FeatureKind.objects.get(code="road"),
+        geom=Point(x, y, srid=settings.GEO_MZ_SRID),
+        code="PT00002",
+        status="active",
+    )
+    services.name_register(road, name="点状旧路", decision=None, valid_from=None)
+    RoadSegment.objects.create(
+        code="SPT0001",
+        geom=LineString((x, y), (x + 50, y + 20), srid=settings.GEO_MZ_SRID),
+        feature=road,
+        division=Division.objects.get(code="421281001"),
+        length_m=53.85,
+    )
+    # when the roads tile over it is drawn
+    z = 14
+    tx = int((LON + 180) / 360 * 2**z)
+    ty = int((1 - math.asinh(math.tan(math.radians(LAT))) / math.pi) / 2 * 2**z)
+    response = APIClient().get(f"/tiles/roads/{z}/{tx}/{ty}.pbf")
+    # then it is served (the tile layer draws segments, which are lines by their column type)
+    assert response.status_code == 200 and b"SPT0001" in response.content
