@@ -16,8 +16,9 @@ from geo_mz.core import roles
 PO = Path(settings.BASE_DIR) / "locale/en/LC_MESSAGES/django.po"
 MO = PO.with_suffix(".mo")
 
-# msgids whose English is the msgid itself (the language's own name in the language menu).
-SAME_AS_MSGID = {"English"}
+# msgids whose English is the msgid itself: the language's own name in the language menu, and
+# Django's own English strings of the admin map widget that templates/gis/ overrides.
+SAME_AS_MSGID = {"English", "Delete all Features", "Debugging window (serialized value)"}
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
