@@ -134,9 +134,9 @@ def test_a_table_with_bad_rows_gets_the_row_by_row_report_and_nothing_is_written
     ew_road,
     entrance,
     make_road,
-    outside_point,
+    outside_point,  # noqa: F811 - the fixture imported above
     tmp_path,
-    suffix,  # noqa: F811
+    suffix,
 ):
     # given an active 鹭栖路 number, two roads sharing a name, and a sheet mixing good and bad rows
     a = entrance(ew_road, 10, 12)

@@ -28,6 +28,7 @@ def _addresses_public(settings):
     addresses layer (GEO_MZ_ADDRESSES_PUBLIC, off by default) is tests/api/test_personal_data.py's."""
     settings.GEO_MZ_ADDRESSES_PUBLIC = True
 
+
 EDGE = 1e-6  # tile units: points closer than this to an edge may land on either side
 DECODE = {"y_coord_down": True}
 
