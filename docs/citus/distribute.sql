@@ -238,6 +238,10 @@ SELECT create_distributed_table('addresses_historicalbuilding', 'county_code', c
 -- requires: addresses_address foreign key (building_id) references addresses_building
 -- requires: addresses_address foreign key (previous_id) references addresses_address
 -- requires: addresses_address trigger address_tile_touch
+-- requires: addresses_address trigger address_demand_insert -> the address services append the changed locations to coverage_demand_change in the same transaction
+-- requires: addresses_address trigger address_demand_update -> as address_demand_insert
+-- requires: addresses_address trigger address_demand_delete -> as address_demand_insert
+-- requires: addresses_address trigger address_demand_truncate -> a TRUNCATE (tests, --drop of the scale data) writes one 'everything changed' row
 SELECT create_distributed_table('addresses_address', 'county_code', colocate_with => 'placenames_namedfeature');
 -- requires: addresses_historicaladdress column county_code
 -- requires: addresses_historicaladdress primary key (history_id)
@@ -292,12 +296,14 @@ SELECT create_distributed_table('addresses_certificate', 'county_code', colocate
 SELECT create_distributed_table('addresses_historicalcertificate', 'county_code', colocate_with => 'placenames_namedfeature');
 -- Gap-free serials are locked and incremented in the same transaction as the certificate or case
 -- they number: co-located, that transaction stays on one shard.
+-- (core.sequences.next_serial: one upsert per number on core_serialcounter.)
 -- county_code: the county in the scope ('certificate:<county>:<year>', 'address:<township>', and
--- 'case:<county>:<year>' instead of today's deployment-wide 'case:<year>')
--- requires: addresses_serialcounter column county_code
--- requires: addresses_serialcounter primary key (id)
--- requires: addresses_serialcounter unique (scope)
-SELECT create_distributed_table('addresses_serialcounter', 'county_code', colocate_with => 'placenames_namedfeature');
+-- 'case:<county>:<year>', 'namingcase:<county>:<year>', 'feature:<county>:F' instead of today's
+-- deployment-wide 'case:<year>', 'namingcase:<year>' and 'feature:F')
+-- requires: core_serialcounter column county_code
+-- requires: core_serialcounter primary key (id)
+-- requires: core_serialcounter unique (scope)
+SELECT create_distributed_table('core_serialcounter', 'county_code', colocate_with => 'placenames_namedfeature');
 
 -- Facilities.
 -- county_code: left(division.code, 6)
@@ -346,6 +352,11 @@ SELECT create_distributed_table('coverage_coveragerun', 'county_code', colocate_
 -- local: core_tile_change      tile-layer versions: one small table the coordinator reads for every tile (ETag)
 -- local: core_tile_grid        precomputed low-zoom address clusters, rebuilt by tiles_refresh (INSERT ... SELECT from the shards)
 -- local: core_tile_grid_state  the grids' versions
+-- local: coverage_demand_change the what-if's change feed of address locations (read by the coordinator's what-if index)
+-- local: axes_accessattempt   login lockout counters (django-axes): per username and IP, on the coordinator
+-- local: axes_accessattemptexpiration  their expiry times
+-- local: axes_accessfailurelog  failed logins, for the admin
+-- local: axes_accesslog       successful logins, for the admin
 -- With foreign keys to reference tables (users, content types), these three become Citus local
 -- tables (the coordinator is in the metadata; citus.enable_local_reference_table_foreign_keys):
 SELECT citus_add_local_table_to_metadata('django_admin_log');
