@@ -61,7 +61,8 @@ def test_backup_then_restore_reproduces_every_table_and_file(tmp_path, settings,
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM addresses_address")
         assert cur.fetchone()[0] > 0
-    source = table_stats(psycopg.connect(**psycopg_conninfo()).cursor())
+    with psycopg.connect(**psycopg_conninfo()) as conn, conn.cursor() as cur:
+        source = table_stats(cur)
     assert restored == source
     assert restored["placenames_namedfeature"]["rows"] > 100
     assert (restored_media / "decisions/2026/批复.pdf").read_bytes() == b"%PDF-1.4 decision\n"
