@@ -30,8 +30,9 @@ def test_export_a_layer_as_gbk_shapefile_and_download_it(live_server, demo_count
     page.fill("input[name=username]", "exporter")
     page.fill("input[name=password]", "pw-Test-12345")
     page.click("button[type=submit]")
-    page.wait_for_selector("#export-form")
-    assert page.is_disabled("#export-encoding")  # encoding only applies to shapefiles
+    # the form is in the page before exports.js (at the end of <body>) has run: wait for the script
+    page.wait_for_selector("#export-encoding:disabled", timeout=10_000)  # encoding: shapefiles only
+    assert page.is_disabled("#export-encoding")
     page.select_option("#export-layer", "facilities")
     page.select_option("#export-format", "shp")
     assert not page.is_disabled("#export-encoding")
