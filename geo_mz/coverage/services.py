@@ -21,6 +21,7 @@ from geo_mz.core.permissions import require_edit
 from geo_mz.coverage import allocation, engine, network
 from geo_mz.coverage.models import ChangeAction, CoverageRun, RunKind, Scenario
 from geo_mz.divisions.models import Division, Level
+from geo_mz.divisions.selectors import located_villages
 from geo_mz.facilities.models import DemandGroup, Facility, FacilityStatus, FacilityType, IndicatorGroup
 
 APP = "coverage"
@@ -116,12 +117,7 @@ def _build_demand() -> Demand:
     from geo_mz.addresses.models import Address
 
     county = settings.GEO_MZ_COUNTY_CODE
-    villages = list(
-        Division.objects.filter(level=Level.VILLAGE, code__startswith=county, point__isnull=False)
-        .exclude(status="retired")
-        .select_related("parent")
-        .order_by("code")
-    )
+    villages = located_villages(county)
     if not villages:
         raise ValidationError({"demand": "本县没有带位置的村级区划，无法构建需求点 / no located villages"})
     vxy = np.array([(v.point.x, v.point.y) for v in villages])

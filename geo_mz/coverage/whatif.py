@@ -44,7 +44,7 @@ from django.db import connection
 from geo_mz.core import crs
 from geo_mz.coverage import demand_index as di
 from geo_mz.coverage.services import MAX_RADIUS_M, facility_set
-from geo_mz.divisions.models import Division, Level
+from geo_mz.divisions.selectors import located_villages
 from geo_mz.facilities.models import DemandGroup, FacilityType
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,7 @@ def _now() -> _Now:
 
 def _villages() -> di.Villages:
     county = settings.GEO_MZ_COUNTY_CODE
-    villages = list(
-        Division.objects.filter(level=Level.VILLAGE, code__startswith=county, point__isnull=False)
-        .exclude(status="retired")
-        .select_related("parent")
-        .order_by("code")
-    )
+    villages = located_villages(county)
     if not villages:
         raise ValidationError({"demand": "本县没有带位置的村级区划，无法构建需求点 / no located villages"})
     return di.Villages(

@@ -16,13 +16,24 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from geo_mz.core import crs
-from geo_mz.divisions.models import Division
+from geo_mz.divisions.models import Division, Level
 from geo_mz.divisions.topology import check_partition, check_siblings
 
 
 def division_exists(code: str) -> bool:
     """Whether a division with this code exists (any status): for validating codes users send."""
     return Division.objects.filter(code=code).exists()
+
+
+def located_villages(county_code: str) -> list[Division]:
+    """The county's villages that have a location, not retired, with their township, in code order:
+    the demand points of coverage runs and of the what-if."""
+    return list(
+        Division.objects.filter(level=Level.VILLAGE, code__startswith=county_code, point__isnull=False)
+        .exclude(status="retired")
+        .select_related("parent")
+        .order_by("code")
+    )
 
 
 def division_list(
